@@ -1,0 +1,302 @@
+"""Commands and queries: resolve the lead, call the domain, save atomically, retry on conflict.
+
+A `Batch` is the unit of work: it caches the aggregates it loads, lets several activities run
+against them, and saves every pending event in one atomic write. A single HTTP request is a
+batch of one; a bulk import is a batch of many lines. When another writer got there first the
+store refuses the whole write (`IntegrityError`), and the batch is run again from fresh state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from . import activities as act
+from .domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
+from .domain.errors import Conflict, NotFound, ValidationFailed
+from .domain.lead import ContactDetails, Lead, Touch, normalize_email
+from .domain.rules import Context, Rulebook
+from .domain.values import Policy, TouchKind
+from .store import transcoder
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+MAX_ATTEMPTS = 12
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Recorded:
+    """What one activity did: the lead after it and the events it recorded."""
+
+    lead: Lead
+    events: list[Lead.Event]
+    deduplicated: bool = False
+
+
+class LeadLedger(Application[UUID]):
+    """The event-sourced store of leads, with the commands and queries over it."""
+
+    name = "LeadLedger"
+
+    def __init__(self, env: dict[str, str], rules: Rulebook | None = None,
+                 clock: Clock = system_clock) -> None:  # fmt: skip
+        super().__init__(env)
+        self.rules = rules or Rulebook()
+        self.clock = clock
+
+    def construct_transcoder(self) -> Transcoder:
+        return transcoder()
+
+    # ---------------------------------------------------------------- commands
+    def submit(self, ref: str | None, body: Any, actor: str) -> Recorded:
+        """Validates and records one activity (a `created` one needs no reference)."""
+        activity = act.parse_activity(body)
+        return self.in_batch(lambda batch: batch.perform(ref, activity, actor))
+
+    def in_batch(self, work: Callable[[Batch], T]) -> T:
+        """Runs `work` in a fresh batch and saves it, again from scratch on a write conflict."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            batch = Batch(self)
+            result = work(batch)
+            try:
+                batch.save()
+            except IntegrityError:
+                if attempt == MAX_ATTEMPTS:
+                    raise Conflict("the lead kept changing under this write; try again") from None
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter only
+            else:
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def fire(self, lead_id: UUID, policy: Policy, due_at: datetime, now: datetime) -> bool:
+        """Records a due timer event on a lead; False if the deadline is gone or not due."""
+
+        def work(batch: Batch) -> bool:
+            return batch.lead(lead_id).fire(policy, due_at, now)
+
+        return self.in_batch(work)
+
+    # ----------------------------------------------------------------- queries
+    def find(self, ref: str) -> Lead:
+        return Batch(self).resolve(ref)
+
+    def lead_as_of(self, ref: str, moment: datetime) -> Lead:
+        lead_id = self.find(ref).id
+        lead = fold_as_of(self.lead_events(lead_id), moment)
+        if lead is None:
+            raise NotFound(f"lead {ref} did not exist at {moment.isoformat()}", ref=ref)
+        return lead
+
+    def lead_events(self, lead_id: UUID) -> list[Lead.Event]:
+        return [event for event in self.events.get(lead_id) if isinstance(event, Lead.Event)]
+
+
+@dataclass
+class Batch:
+    """A unit of work over cached aggregates, saved in one atomic write."""
+
+    ledger: LeadLedger
+    _cache: dict[UUID, Aggregate | None] = field(default_factory=dict)
+
+    @property
+    def rules(self) -> Rulebook:
+        return self.ledger.rules
+
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id not in self._cache:
+            try:
+                self._cache[aggregate_id] = self.ledger.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self._cache[aggregate_id] = None
+        return self._cache[aggregate_id]
+
+    def add(self, aggregate: Aggregate) -> None:
+        self._cache[aggregate.id] = aggregate
+
+    def lead(self, lead_id: UUID) -> Lead:
+        lead = self.get(lead_id)
+        if not isinstance(lead, Lead):
+            raise NotFound(f"no lead with id {lead_id}", ref=str(lead_id))
+        return lead
+
+    def resolve(self, ref: str) -> Lead:
+        """A lead by id, external id or email (trimmed, case-insensitive)."""
+        cleaned = (ref or "").strip()
+        lead_id = _as_uuid(cleaned)
+        if lead_id is None:
+            lead_id = self._claimed_by(_key_of(cleaned))
+        if lead_id is None or not isinstance(self.get(lead_id), Lead):
+            raise NotFound(f"no lead matches {cleaned!r}", ref=cleaned)
+        return self.lead(lead_id)
+
+    def perform(self, ref: str | None, activity: act.Activity, actor: str) -> Recorded:
+        now = self.ledger.clock()
+        ctx = Context(activity.occurred_at or now, activity.actor or actor, now, self.rules)
+        if isinstance(activity, act.Created):
+            return self._create(activity, ctx)
+        if not ref:
+            raise ValidationFailed("a lead reference is required", fields={"lead": "required"})
+        lead = self.resolve(ref)
+        before = len(lead.pending_events)
+        self._dispatch(lead, activity, ctx)
+        return Recorded(lead, _lead_events(lead.pending_events[before:]))
+
+    def save(self) -> None:
+        pending = [agg for agg in self._cache.values() if agg is not None and agg.pending_events]
+        if pending:
+            self.ledger.save(*pending)
+
+    # ----------------------------------------------------------------- helpers
+    def _claimed_by(self, key: UUID) -> UUID | None:
+        claim = self.get(key)
+        return claim.lead_id if isinstance(claim, LeadKey) else None
+
+    def _create(self, activity: act.Created, ctx: Context) -> Recorded:
+        details = ContactDetails(**activity.model_dump(include=set(ContactDetails.__dataclass_fields__)))
+        details = _normalized(details)
+        keys = _keys_of(details)
+        for key in keys:
+            existing = self._claimed_by(key)
+            if existing is not None:
+                return self._inquiry(self.lead(existing), details, ctx)
+        lead = Lead.create(details, ctx)
+        self.add(lead)
+        for key in keys:
+            self.add(LeadKey.claim(key, lead.id))
+        return Recorded(lead, _lead_events(lead.pending_events))
+
+    def _inquiry(self, lead: Lead, details: ContactDetails, ctx: Context) -> Recorded:
+        """A repeated inquiry from a known lead is recorded as a touch on it."""
+        before = len(lead.pending_events)
+        touch = Touch(TouchKind.FORM_SUBMISSION, details.source, details.campaign)
+        lead.touch(touch, ctx)
+        return Recorded(lead, _lead_events(lead.pending_events[before:]), deduplicated=True)
+
+    def _dispatch(self, lead: Lead, activity: act.Activity, ctx: Context) -> None:  # noqa: C901, PLR0912
+        match activity:
+            case act.Assigned(owner=None):
+                self._route(lead, ctx)
+            case act.Assigned(owner=owner):
+                lead.assign(owner, ctx)
+            case act.Attempted(channel=channel):
+                lead.attempt(channel.value, ctx)
+            case act.Responded(channel=channel):
+                lead.respond(channel.value if channel else None, ctx)
+            case act.Qualified():
+                bant = {k: getattr(activity, k) for k in ("budget", "authority", "need", "timeline")}
+                lead.qualify(bant, activity.note, ctx)
+            case act.Disqualified(reason=reason):
+                lead.disqualify(reason, ctx)
+            case act.Nurtured(reason=reason):
+                lead.nurture(reason, ctx)
+            case act.BadData(channel=channel, reason=reason):
+                lead.mark_bad_data(channel, reason, ctx)
+            case act.Reopened():
+                self._reopen(lead, activity, ctx)
+            case act.Passed(to_owner=to_owner):
+                lead.pass_to(to_owner, ctx)
+            case act.Accepted():
+                lead.accept(ctx)
+            case act.OpportunityCreated(amount=amount, opportunity_id=opportunity_id):
+                lead.open_opportunity(amount, opportunity_id, ctx)
+            case act.Won(amount=amount):
+                lead.win(amount, ctx)
+            case act.Lost(reason=reason):
+                lead.lose(reason, ctx)
+            case act.Touched():
+                touch = Touch(activity.kind, activity.source, activity.campaign,
+                              activity.content, activity.url)  # fmt: skip
+                lead.touch(touch, ctx)
+            case act.OptedOut(days=days):
+                lead.opt_out(days, ctx)
+            case act.OptedIn():
+                lead.opt_in(ctx)
+            case _:  # pragma: no cover - parse_activity admits nothing else
+                raise ValidationFailed(f"unsupported activity {activity!r}")
+
+    def _route(self, lead: Lead, ctx: Context) -> None:
+        routing = self.rules.routing
+        route = routing.route(lead.prospect())
+        if route.owner:
+            team = routing.team_of(route.owner)
+            lead.assign_routed(route.owner, route.rule, team.name if team else None, ctx)
+            return
+        assert route.team is not None
+        members = routing.team(route.team).members
+        turns = self.get(team_key(route.team))
+        if not isinstance(turns, TeamTurns):
+            turns = TeamTurns.start(route.team)
+            self.add(turns)
+        member = turns.whose_turn(members)
+        lead.assign_routed(member, route.rule, route.team, ctx)
+        turns.take(member)
+
+    def _reopen(self, lead: Lead, activity: act.Reopened, ctx: Context) -> None:
+        email = normalize_email(activity.email) if activity.email else None
+        if email and email != normalize_email(lead.email):
+            key = email_key(email)
+            owner = self._claimed_by(key)
+            if owner is not None and owner != lead.id:
+                raise Conflict("another lead already has this email", field="email")
+            if owner is None:
+                self.add(LeadKey.claim(key, lead.id))
+        lead.reopen(activity.reason, email, activity.phone, ctx)
+
+
+def _lead_events(events: Sequence[object]) -> list[Lead.Event]:
+    return [event for event in events if isinstance(event, Lead.Event)]
+
+
+def _as_uuid(ref: str) -> UUID | None:
+    try:
+        return UUID(ref)
+    except ValueError:
+        return None
+
+
+def _key_of(ref: str) -> UUID:
+    email = normalize_email(ref) if "@" in ref else None
+    return email_key(email) if email else external_key(ref)
+
+
+def _normalized(details: ContactDetails) -> ContactDetails:
+    from dataclasses import replace
+
+    phone = (details.phone or "").strip() or None
+    return replace(details, email=normalize_email(details.email), phone=phone)
+
+
+def _keys_of(details: ContactDetails) -> list[UUID]:
+    keys = [email_key(details.email)] if details.email else []
+    if details.external_id:
+        keys.append(external_key(details.external_id))
+    return keys
+
+
+def fold_as_of(events: Iterable[Lead.Event], moment: datetime) -> Lead | None:
+    """The lead as it was at `moment` (business time): the events that had occurred by then."""
+    lead: Lead | None = None
+    for event in events:
+        if event.occurred_at > moment:
+            continue
+        if lead is None:
+            if isinstance(event, Lead.Created):
+                lead = event.mutate(None)
+            continue
+        event.apply(lead)
+        lead.version = event.originator_version
+        lead.modified_on = event.timestamp
+    return lead

@@ -1,0 +1,141 @@
+"""The lead status machine: which activity may move a lead from which status, and where to.
+
+The transitions are exactly the table of CONTRACT.md §2. Stage rules (`accepted` after
+`passed`, `won` only for an open opportunity…) are checked by the aggregate, not here: this
+machine knows statuses only. Replay never runs it: appliers copy the status carried by events.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from statemachine import Event, State, StateMachine
+from statemachine.exceptions import TransitionNotAllowed as _NotAllowed
+from statemachine.transition_list import TransitionList
+
+from .errors import TransitionNotAllowed
+from .values import Status
+
+
+def _stay(*states: State) -> TransitionList:
+    """Allowed in these states; the status does not change."""
+    transitions = states[0].to.itself(internal=True)
+    for state in states[1:]:
+        transitions |= state.to.itself(internal=True)
+    return transitions
+
+
+def _into(target: State, *sources: State) -> TransitionList:
+    transitions = sources[0].to(target)
+    for source in sources[1:]:
+        transitions |= source.to(target)
+    return transitions
+
+
+class StatusMachine(StateMachine):  # type: ignore[misc]
+    raw = State(value=Status.RAW, initial=True)
+    open = State(value=Status.OPEN)
+    attempt_1 = State(value=Status.ATTEMPT_1)
+    attempt_2 = State(value=Status.ATTEMPT_2)
+    attempt_3 = State(value=Status.ATTEMPT_3)
+    attempt_4 = State(value=Status.ATTEMPT_4)
+    progressing = State(value=Status.PROGRESSING)
+    qualified = State(value=Status.QUALIFIED)
+    unqualified = State(value=Status.UNQUALIFIED)
+    nurture = State(value=Status.NURTURE)
+    bad_data = State(value=Status.BAD_DATA)
+
+    _all = (raw, open, attempt_1, attempt_2, attempt_3, attempt_4, progressing, qualified,
+            unqualified, nurture, bad_data)  # fmt: skip
+    _attempts = (attempt_1, attempt_2, attempt_3, attempt_4)
+
+    assign = Event(
+        raw.to(open) | _stay(open, *_attempts, progressing, qualified, unqualified, nurture),
+        id="assigned",
+    )
+    attempt = Event(
+        open.to(attempt_1)
+        | nurture.to(attempt_1)
+        | attempt_1.to(attempt_2)
+        | attempt_2.to(attempt_3)
+        | attempt_3.to(attempt_4)
+        | attempt_4.to.itself(internal=True),
+        id="attempted",
+    )
+    respond = Event(_into(progressing, open, *_attempts, nurture, unqualified), id="responded")
+    qualify = Event(_into(qualified, open, *_attempts, progressing, nurture), id="qualified")
+    disqualify = Event(
+        _into(unqualified, open, *_attempts, progressing, nurture), id="disqualified"
+    )
+    nurture_ = Event(
+        _into(nurture, open, *_attempts, progressing, unqualified, qualified), id="nurtured"
+    )
+    mark_bad_data = Event(_into(bad_data, raw, open, *_attempts), id="bad_data")
+    reopen = Event(_into(open, unqualified, nurture, bad_data), id="reopened")
+    pass_ = Event(_stay(qualified), id="passed")
+    accept = Event(_stay(qualified), id="accepted")
+    open_opportunity = Event(_stay(*_all), id="opportunity_created")
+    win = Event(_stay(*_all), id="won")
+    lose = Event(_into(nurture, *_all), id="lost")
+    touch = Event(_stay(*_all), id="touched")
+    opt_out = Event(_stay(*_all), id="opted_out")
+    opt_in = Event(_stay(*_all), id="opted_in")
+    # Timer activities: recorded only by the scheduler.
+    auto_nurture = Event(_into(nurture, *_attempts), id="auto_nurtured")
+    breach = Event(_stay(*_all), id="sla_breached")
+    escalate = Event(_stay(*_all), id="escalated")
+    expire_opt_out = Event(_stay(*_all), id="opt_out_expired")
+
+    del _all, _attempts
+
+
+class _Holder:
+    """The model the machine reads and writes its status on."""
+
+    def __init__(self, status: Status) -> None:
+        self.status = status
+
+
+TIMER_ACTIVITIES = ("auto_nurtured", "sla_breached", "escalated", "opt_out_expired")
+
+
+@cache
+def _table() -> dict[tuple[Status, str], Status]:
+    table: dict[tuple[Status, str], Status] = {}
+    for state in StatusMachine.states:
+        for transition in state.transitions:
+            for event_id in str(transition.events).split():
+                table[(transition.source.value, event_id)] = transition.target.value
+    return table
+
+
+def activities() -> tuple[str, ...]:
+    """Every activity the machine knows, client and timer, in declaration order."""
+    return tuple(event.id for event in StatusMachine.events)
+
+
+def allowed_from(status: Status) -> tuple[str, ...]:
+    """The activities the machine allows in `status`, in declaration order."""
+    table = _table()
+    return tuple(name for name in activities() if (status, name) in table)
+
+
+def next_status(status: Status, activity: str) -> Status:
+    """Runs the machine: the status after `activity`, or `TransitionNotAllowed`."""
+    holder = _Holder(status)
+    machine: Any = StatusMachine(holder, state_field="status")
+    try:
+        machine.send(activity)
+    except _NotAllowed:
+        raise TransitionNotAllowed(
+            f"{activity} is not allowed when the lead is {status.value}",
+            status=status.value,
+        ) from None
+    result: Status = holder.status
+    return result
+
+
+def mermaid() -> str:
+    """The status diagram, rendered by python-statemachine."""
+    return f"{StatusMachine:mermaid}"

@@ -1,0 +1,131 @@
+"""Event storage: database URLs to eventsourcing settings, and a fast orjson transcoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Transcoder, Transcoding
+
+from .domain.values import ALL_ENUMS
+
+_TYPE, _DATA = "_type_", "_data_"
+
+
+class OrjsonTranscoder(Transcoder):
+    """eventsourcing's JSON format (`{"_type_", "_data_"}` for non-JSON values), via orjson.
+
+    The standard transcoder decodes with the stdlib and an object hook, which caps replay at
+    tens of thousands of events a second; this one is several times faster and reads the same
+    stored form.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, Transcoding] = {}
+        self._by_name: dict[str, Transcoding] = {}
+
+    def register(self, transcoding: Transcoding) -> None:
+        self._by_type[transcoding.type] = transcoding
+        self._by_name[transcoding.name] = transcoding
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(self._to_json(obj))
+
+    def decode(self, data: bytes) -> Any:
+        return self._from_json(orjson.loads(data))
+
+    def _to_json(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind is str or kind is int or kind is bool or kind is float or obj is None:
+            return obj
+        if kind is dict:
+            return {self._key(key): self._to_json(value) for key, value in obj.items()}
+        if kind is list:
+            return [self._to_json(value) for value in obj]
+        transcoding = self._by_type.get(kind)
+        if transcoding is None:
+            msg = f"no transcoding registered for {kind.__qualname__}"
+            raise TypeError(msg)
+        return {_TYPE: transcoding.name, _DATA: self._to_json(transcoding.encode(obj))}
+
+    def _key(self, key: Any) -> str:
+        if isinstance(key, Enum):
+            return str(key.value)
+        if isinstance(key, str):
+            return key
+        msg = f"dictionary keys must be str or Enum, not {type(key).__qualname__}"
+        raise TypeError(msg)
+
+    def _from_json(self, obj: Any) -> Any:
+        if type(obj) is dict:
+            if len(obj) == 2 and _TYPE in obj and _DATA in obj:
+                return self._by_name[obj[_TYPE]].decode(self._from_json(obj[_DATA]))
+            return {key: self._from_json(value) for key, value in obj.items()}
+        if type(obj) is list:
+            return [self._from_json(value) for value in obj]
+        return obj
+
+
+class _Simple(Transcoding):
+    def __init__(self, kind: type, name: str, encode: Callable[[Any], Any],
+                 decode: Callable[[Any], Any]) -> None:  # fmt: skip
+        self.type, self.name = kind, name
+        self._encode, self._decode = encode, decode
+
+    def encode(self, obj: Any) -> Any:
+        return self._encode(obj)
+
+    def decode(self, data: Any) -> Any:
+        return self._decode(data)
+
+
+def transcoder() -> OrjsonTranscoder:
+    result = OrjsonTranscoder()
+    result.register(_Simple(UUID, "uuid_hex", lambda u: u.hex, UUID))
+    result.register(_Simple(datetime, "datetime_iso", datetime.isoformat, datetime.fromisoformat))
+    result.register(_Simple(date, "date_iso", date.isoformat, date.fromisoformat))
+    result.register(_Simple(Decimal, "decimal_str", str, Decimal))
+    for enum in ALL_ENUMS:
+        result.register(_Simple(enum, enum.__name__, lambda e: e.value, enum))
+    return result
+
+
+def persistence_env(database_url: str) -> dict[str, str]:
+    """eventsourcing settings for a `sqlite:///path` or `postgresql://…` URL."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        path = unquote(database_url[len("sqlite:///") :]) if database_url.startswith(
+            "sqlite:///"
+        ) else ""
+        if not path:
+            msg = f"a SQLite URL looks like sqlite:///lifecycle.db, not {database_url!r}"
+            raise ValueError(msg)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        query = parse_qs(parts.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "20",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    msg = f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://…"
+    raise ValueError(msg)
