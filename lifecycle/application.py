@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -102,6 +102,21 @@ class LeadLedger(Application[UUID]):
 
     def lead_events(self, lead_id: UUID) -> list[Lead.Event]:
         return [event for event in self.events.get(lead_id) if isinstance(event, Lead.Event)]
+
+    def lead_ids(self, page: int = 1000) -> Iterator[UUID]:
+        """Every lead's id, in the order the leads were created."""
+        position = 0
+        while notifications := self.recorder.select_notifications(
+            start=position, limit=page, topics=(Lead.Created.TOPIC,), inclusive_of_start=False
+        ):
+            yield from (n.originator_id for n in notifications)  # type: ignore[misc]
+            position = notifications[-1].id
+
+    def all_leads(self) -> Iterator[Lead]:
+        for lead_id in self.lead_ids():
+            lead = self.repository.get(lead_id)
+            assert isinstance(lead, Lead)
+            yield lead
 
 
 @dataclass

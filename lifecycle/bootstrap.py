@@ -1,0 +1,70 @@
+"""The composition root: builds the store, the rules, the read models and the runner.
+
+The only module that knows which concrete infrastructure is in use. Nothing connects at
+import time; tests pass their own settings and clock.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from .application import Clock, LeadLedger, system_clock
+from .db import read_model_engine
+from .domain.rules import Rulebook
+from .projections.runner import Projection, ProjectionRunner
+from .store import persistence_env
+
+DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    config_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None, config: str | None = None) -> Settings:
+        """Explicit values first, then LIFECYCLE_DATABASE_URL / LIFECYCLE_CONFIG, then defaults."""
+        url = database_url or os.environ.get("LIFECYCLE_DATABASE_URL") or DEFAULT_DATABASE_URL
+        path = config or os.environ.get("LIFECYCLE_CONFIG")
+        return cls(url, Path(path) if path else None)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    rules: Rulebook
+    ledger: LeadLedger
+    engine: Engine
+    runner: ProjectionRunner
+    clock: Clock = field(default=system_clock)
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.engine.dispose()
+
+
+def load_rules(settings: Settings) -> Rulebook:
+    if settings.config_path is None:
+        return Rulebook()
+    from .config import load_rulebook
+
+    return load_rulebook(settings.config_path)
+
+
+def projections() -> list[Projection]:
+    """Every read model, in the order they are caught up."""
+    return []
+
+
+def build(settings: Settings, clock: Clock = system_clock, rules: Rulebook | None = None) -> Services:
+    rules = rules or load_rules(settings)
+    ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
+    engine = read_model_engine(settings.database_url)
+    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())  # type: ignore[arg-type]
+    runner.create_tables()
+    return Services(settings, rules, ledger, engine, runner, clock)

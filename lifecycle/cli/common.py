@@ -1,0 +1,70 @@
+"""What every command shares: global options, time arguments, output and errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.table import Table
+
+from ..domain.errors import LifecycleError
+from ..views import dumps
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse that reports bad usage as the error JSON (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        body = {"code": "validation_error", "message": f"{message} (see {self.prog} --help)"}
+        sys.stderr.write(dumps({"error": body}) + "\n")
+        sys.exit(2)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options accepted before or after the command name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", metavar="URL", default=argparse.SUPPRESS,
+                        help="sqlite:///FILE or postgresql://… (env LIFECYCLE_DATABASE_URL)")
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="policies TOML file (env LIFECYCLE_CONFIG; defaults built in)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the same JSON as the HTTP API")  # fmt: skip
+    return common
+
+
+def moment(text: str) -> datetime:
+    """An argparse type: ISO-8601 with an offset (`Z` allowed); naive times are refused."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (add Z or +hh:mm)")
+    return value
+
+
+def wants_json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(dumps(value, pretty=sys.stdout.isatty()) + "\n")
+
+
+def print_error(error: LifecycleError, code: str | None = None) -> None:
+    body = error.as_dict()
+    if code:
+        body["error"]["code"] = code
+    sys.stderr.write(dumps(body) + "\n")
+
+
+def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console().print(table)

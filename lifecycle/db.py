@@ -1,0 +1,40 @@
+"""SQLAlchemy engines for read models, on the same database as the events."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from sqlalchemy import Engine, create_engine, event
+
+
+def read_model_engine(database_url: str) -> Engine:
+    """An engine for `database_url` (sqlite:///FILE or postgresql://…[?schema=S])."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        engine = create_engine(database_url, connect_args={"timeout": 30})
+        _sqlite_write_locks(engine)
+        return engine
+    schema = parse_qs(parts.query).get("schema", [None])[0]
+    url = urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, "", ""))
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _sqlite_write_locks(engine: Engine) -> None:
+    """Every transaction takes SQLite's write lock at BEGIN, so read-then-write is atomic.
+
+    pysqlite's own transaction handling is switched off and BEGIN IMMEDIATE issued instead
+    (the recipe in SQLAlchemy's SQLite dialect documentation).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,85 @@
+"""The JSON shapes of CONTRACT.md §3, shared by the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from .domain.lead import Lead
+
+
+def utc(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a `Z`, as every time in our output."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy: enums by value, times in UTC, money as numbers."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def lead_json(lead: Lead, deduplicated: bool | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(lead.id),
+        "external_id": lead.external_id,
+        "email": lead.email,
+        "phone": lead.phone,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "company": lead.company,
+        "title": lead.title,
+        "country": lead.country,
+        "region": plain(lead.region),
+        "owner": lead.owner,
+        "status": lead.status.value,
+        "stage": lead.stage.value,
+        "score": lead.score,
+        "attempts": lead.attempts,
+        "source": lead.source,
+        "campaign": lead.campaign,
+        "opted_out": lead.opted_out,
+        "created_at": utc(lead.created_at),
+        "updated_at": utc(lead.updated_at),
+        "version": lead.version,
+    }
+    if deduplicated is not None:
+        body["deduplicated"] = deduplicated
+    return body
+
+
+def timeline_entry(event: Lead.Event) -> dict[str, Any]:
+    return {
+        "seq": event.originator_version,
+        "type": event.TYPE,
+        "occurred_at": utc(event.occurred_at),
+        "recorded_at": utc(event.timestamp),
+        "actor": event.actor,
+        "status": plain(event.status),
+        "stage": plain(event.stage),
+        "data": plain(event.data()),
+    }
+
+
+def timeline_json(lead_id: str, events: list[Lead.Event]) -> dict[str, Any]:
+    return {"lead_id": lead_id, "events": [timeline_entry(event) for event in events]}
+
+
+def dumps(value: Any, pretty: bool = False) -> str:
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    return orjson.dumps(plain(value), option=option).decode()

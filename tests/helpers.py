@@ -1,0 +1,75 @@
+"""Given/when/then helpers: leads built from activities with plain default bodies.
+
+    lead = given_lead(ledger, "assigned", "attempted")              # an attempt_1 lead
+    lead = given_lead(ledger, "assigned", phone="+49 30 1234")      # with a phone as well
+    recorded = when(ledger, lead, "qualified", budget=True, need=True)
+    error = refused(ledger, lead, "won", amount="10")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from lifecycle.application import LeadLedger, Recorded
+from lifecycle.domain.errors import LifecycleError
+
+ACTOR = "test"
+
+# The smallest body that each client activity type accepts.
+DEFAULT_BODIES: dict[str, dict[str, Any]] = {
+    "assigned": {"owner": "alex"},
+    "attempted": {"channel": "email"},
+    "responded": {"channel": "email"},
+    "qualified": {"budget": True, "need": True},
+    "disqualified": {"reason": "no budget this year"},
+    "nurtured": {"reason": "not now"},
+    "bad_data": {"channel": "all", "reason": "bounced"},
+    "reopened": {"reason": "got in touch again"},
+    "passed": {"to_owner": "sam"},
+    "accepted": {},
+    "opportunity_created": {"amount": "10000", "opportunity_id": "opp-1"},
+    "won": {"amount": "12000"},
+    "lost": {"reason": "went with a competitor"},
+    "touched": {"kind": "page_view"},
+    "opted_out": {},
+    "opted_in": {},
+}
+
+
+def body(activity_type: str, **fields: Any) -> dict[str, Any]:
+    """The default body of `activity_type`, with `fields` replacing or adding fields."""
+    return {"type": activity_type, **DEFAULT_BODIES.get(activity_type, {}), **fields}
+
+
+def created(**contact: Any) -> dict[str, Any]:
+    """A `created` body with a unique email unless told otherwise (`email=None`: no email)."""
+    contact.setdefault("email", f"lead-{uuid4().hex[:10]}@example.com")
+    return {"type": "created", **{k: v for k, v in contact.items() if v is not None}}
+
+
+def given_lead(ledger: LeadLedger, *steps: str | dict[str, Any], **contact: Any) -> str:
+    """Creates a lead from `contact`, applies `steps` (types or bodies), returns its id."""
+    lead_id = str(ledger.submit(None, created(**contact), ACTOR).lead.id)
+    for step in steps:
+        ledger.submit(lead_id, body(step) if isinstance(step, str) else step, ACTOR)
+    return lead_id
+
+
+def when(ledger: LeadLedger, ref: str, activity_type: str, **fields: Any) -> Recorded:
+    """Records one activity with its default body and `fields`."""
+    return ledger.submit(ref, body(activity_type, **fields), ACTOR)
+
+
+def refused(ledger: LeadLedger, ref: str | None, activity_type: str, **fields: Any) -> LifecycleError:
+    """Asserts that the activity is rejected and returns the rejection."""
+    with pytest.raises(LifecycleError) as caught:
+        ledger.submit(ref, body(activity_type, **fields), ACTOR)
+    return caught.value
+
+
+def types_of(ledger: LeadLedger, lead_id: str) -> list[str]:
+    """The lead's event types, in order."""
+    return [event.TYPE for event in ledger.lead_events(ledger.find(lead_id).id)]
