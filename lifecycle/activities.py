@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
 from .domain.errors import ValidationFailed
@@ -30,7 +30,9 @@ class _Activity(BaseModel):
 
 class Created(_Activity):
     type: Literal["created"]
-    email: Annotated[str, Field(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")] | None = None
+    email: (
+        Annotated[str, Field(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")] | None
+    ) = None
     phone: Annotated[str, Field(min_length=3, max_length=50)] | None = None
     first_name: Name | None = None
     last_name: Name | None = None
@@ -89,7 +91,9 @@ class BadData(_Activity):
 class Reopened(_Activity):
     type: Literal["reopened"]
     reason: Text | None = None
-    email: Annotated[str, Field(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")] | None = None
+    email: (
+        Annotated[str, Field(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")] | None
+    ) = None
     phone: Annotated[str, Field(min_length=3, max_length=50)] | None = None
 
 
@@ -137,17 +141,45 @@ class OptedIn(_Activity):
 
 
 Activity = Annotated[
-    Created | Assigned | Attempted | Responded | Qualified | Disqualified | Nurtured | BadData
-    | Reopened | Passed | Accepted | OpportunityCreated | Won | Lost | Touched | OptedOut
+    Created
+    | Assigned
+    | Attempted
+    | Responded
+    | Qualified
+    | Disqualified
+    | Nurtured
+    | BadData
+    | Reopened
+    | Passed
+    | Accepted
+    | OpportunityCreated
+    | Won
+    | Lost
+    | Touched
+    | OptedOut
     | OptedIn,
     Field(discriminator="type"),
-]  # fmt: skip
+]
 _ADAPTER: TypeAdapter[Activity] = TypeAdapter(Activity)
 CLIENT_ACTIVITIES = (
-    "created", "assigned", "attempted", "responded", "qualified", "disqualified", "nurtured",
-    "bad_data", "reopened", "passed", "accepted", "opportunity_created", "won", "lost",
-    "touched", "opted_out", "opted_in",
-)  # fmt: skip
+    "created",
+    "assigned",
+    "attempted",
+    "responded",
+    "qualified",
+    "disqualified",
+    "nurtured",
+    "bad_data",
+    "reopened",
+    "passed",
+    "accepted",
+    "opportunity_created",
+    "won",
+    "lost",
+    "touched",
+    "opted_out",
+    "opted_in",
+)
 
 
 def parse_activity(body: Any) -> Activity:

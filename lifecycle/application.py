@@ -51,8 +51,9 @@ class LeadLedger(Application[UUID]):
 
     name = "LeadLedger"
 
-    def __init__(self, env: dict[str, str], rules: Rulebook | None = None,
-                 clock: Clock = system_clock) -> None:  # fmt: skip
+    def __init__(
+        self, env: dict[str, str], rules: Rulebook | None = None, clock: Clock = system_clock
+    ) -> None:
         super().__init__(env)
         self.rules = rules or Rulebook()
         self.clock = clock
@@ -76,7 +77,7 @@ class LeadLedger(Application[UUID]):
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS:
                     raise Conflict("the lead kept changing under this write; try again") from None
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter only
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
             else:
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
@@ -109,12 +110,12 @@ class LeadLedger(Application[UUID]):
         while notifications := self.recorder.select_notifications(
             start=position, limit=page, topics=(Lead.Created.TOPIC,), inclusive_of_start=False
         ):
-            yield from (n.originator_id for n in notifications)  # type: ignore[misc]
+            yield from (UUID(str(n.originator_id)) for n in notifications)
             position = notifications[-1].id
 
     def all_leads(self) -> Iterator[Lead]:
         for lead_id in self.lead_ids():
-            lead = self.repository.get(lead_id)
+            lead: Aggregate = self.repository.get(lead_id)
             assert isinstance(lead, Lead)
             yield lead
 
@@ -180,7 +181,9 @@ class Batch:
         return claim.lead_id if isinstance(claim, LeadKey) else None
 
     def _create(self, activity: act.Created, ctx: Context) -> Recorded:
-        details = ContactDetails(**activity.model_dump(include=set(ContactDetails.__dataclass_fields__)))
+        details = ContactDetails(
+            **activity.model_dump(include=set(ContactDetails.__dataclass_fields__))
+        )
         details = _normalized(details)
         keys = _keys_of(details)
         for key in keys:
@@ -200,7 +203,7 @@ class Batch:
         lead.touch(touch, ctx)
         return Recorded(lead, _lead_events(lead.pending_events[before:]), deduplicated=True)
 
-    def _dispatch(self, lead: Lead, activity: act.Activity, ctx: Context) -> None:  # noqa: C901, PLR0912
+    def _dispatch(self, lead: Lead, activity: act.Activity, ctx: Context) -> None:
         match activity:
             case act.Assigned(owner=None):
                 self._route(lead, ctx)
@@ -211,7 +214,9 @@ class Batch:
             case act.Responded(channel=channel):
                 lead.respond(channel.value if channel else None, ctx)
             case act.Qualified():
-                bant = {k: getattr(activity, k) for k in ("budget", "authority", "need", "timeline")}
+                bant = {
+                    k: getattr(activity, k) for k in ("budget", "authority", "need", "timeline")
+                }
                 lead.qualify(bant, activity.note, ctx)
             case act.Disqualified(reason=reason):
                 lead.disqualify(reason, ctx)
@@ -232,8 +237,13 @@ class Batch:
             case act.Lost(reason=reason):
                 lead.lose(reason, ctx)
             case act.Touched():
-                touch = Touch(activity.kind, activity.source, activity.campaign,
-                              activity.content, activity.url)  # fmt: skip
+                touch = Touch(
+                    activity.kind,
+                    activity.source,
+                    activity.campaign,
+                    activity.content,
+                    activity.url,
+                )
                 lead.touch(touch, ctx)
             case act.OptedOut(days=days):
                 lead.opt_out(days, ctx)

@@ -61,10 +61,12 @@ def projections() -> list[Projection]:
     return []
 
 
-def build(settings: Settings, clock: Clock = system_clock, rules: Rulebook | None = None) -> Services:
+def build(
+    settings: Settings, clock: Clock = system_clock, rules: Rulebook | None = None
+) -> Services:
     rules = rules or load_rules(settings)
     ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
     engine = read_model_engine(settings.database_url)
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())  # type: ignore[arg-type]
+    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())
     runner.create_tables()
     return Services(settings, rules, ledger, engine, runner, clock)

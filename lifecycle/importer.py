@@ -68,9 +68,13 @@ def split_reference(body: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     return ref, {k: v for k, v in body.items() if k not in dropped}
 
 
-def run_import(ledger: LeadLedger, lines: Iterable[bytes], actor: str = "import",
-               chunk_size: int = 1000, on_progress: Callable[[int], None] | None = None,
-               ) -> ImportReport:  # fmt: skip
+def run_import(
+    ledger: LeadLedger,
+    lines: Iterable[bytes],
+    actor: str = "import",
+    chunk_size: int = 1000,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     report = ImportReport()
     numbered: Iterator[tuple[int, bytes]] = enumerate(lines, start=1)
     while chunk := list(islice(numbered, chunk_size)):
@@ -90,7 +94,7 @@ def _run_chunk(batch: Batch, chunk: list[tuple[int, bytes]], actor: str) -> Impo
             _run_line(batch, raw, actor, report)
         except LifecycleError as error:
             report.rejected.append(Rejection(number, error.as_dict()["error"]))
-        except Exception as error:  # noqa: BLE001 - one bad line must not stop the import
+        except Exception as error:
             log.exception("import_line_failed", line=number, error_type=type(error).__name__)
             body = {"code": "internal_error", "message": "this line could not be processed"}
             report.rejected.append(Rejection(number, body))

@@ -42,11 +42,14 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
         )
     )
     exceptions: list[Any] = (
-        [structlog.processors.ExceptionRenderer(
-            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))]
+        [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        ]
         if use_json
         else []
-    )  # fmt: skip
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

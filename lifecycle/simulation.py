@@ -32,18 +32,50 @@ SOURCES: list[tuple[str, list[str], float]] = [
     ("referral", ["partner-referrals"], 0.08),
     ("event", ["kubecon-booth"], 0.12),
 ]
-CONTENT = ["devops-guide", "ci-roi-calculator", "security-checklist", "case-study-acme",
-           "pricing-page", "demo-video"]  # fmt: skip
-TITLES = [("Software Engineer", 0.35), ("Engineering Manager", 0.25), ("Director of IT", 0.15),
-          ("VP Engineering", 0.1), ("Student", 0.1), ("CTO", 0.05)]  # fmt: skip
+CONTENT = [
+    "devops-guide",
+    "ci-roi-calculator",
+    "security-checklist",
+    "case-study-acme",
+    "pricing-page",
+    "demo-video",
+]
+TITLES = [
+    ("Software Engineer", 0.35),
+    ("Engineering Manager", 0.25),
+    ("Director of IT", 0.15),
+    ("VP Engineering", 0.1),
+    ("Student", 0.1),
+    ("CTO", 0.05),
+]
 REGIONS = [("na", 0.45), ("emea", 0.35), ("apac", 0.12), ("latam", 0.08)]
-COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka",
-             "Tyrell", "Cyberdyne", "Soylent", "Vandelay", "Gringotts", "Monarch"]  # fmt: skip
+COMPANIES = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Vandelay",
+    "Gringotts",
+    "Monarch",
+]
 # How many hours each owner takes to get to a new lead: fast, steady and slow reps.
 OWNER_DELAY_HOURS = {
-    "emea-bdr-1": 1.0, "emea-bdr-2": 6.0, "na-bdr-1": 0.5, "na-bdr-2": 3.0, "na-bdr-3": 20.0,
-    "ent-ae-1": 2.0, "ent-ae-2": 8.0, "senior-am-1": 4.0,
-}  # fmt: skip
+    "emea-bdr-1": 1.0,
+    "emea-bdr-2": 6.0,
+    "na-bdr-1": 0.5,
+    "na-bdr-2": 3.0,
+    "na-bdr-3": 20.0,
+    "ent-ae-1": 2.0,
+    "ent-ae-2": 8.0,
+    "senior-am-1": 4.0,
+}
 AES = ["ae-anna", "ae-bruno", "ae-chen"]
 
 
@@ -71,9 +103,16 @@ class Simulation:
     the simulated clock the ledger reads.
     """
 
-    def __init__(self, ledger: LeadLedger, set_now: Callable[[datetime], None],
-                 tick: Callable[[datetime], int] | None = None, seed: int = 7, days: int = 30,
-                 leads_per_day: float = 10.0, start: datetime = START) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ledger: LeadLedger,
+        set_now: Callable[[datetime], None],
+        tick: Callable[[datetime], int] | None = None,
+        seed: int = 7,
+        days: int = 30,
+        leads_per_day: float = 10.0,
+        start: datetime = START,
+    ) -> None:
         self.ledger, self.set_now, self.tick = ledger, set_now, tick
         self.random = random.Random(seed)
         self.days, self.leads_per_day, self.start = days, leads_per_day, start
@@ -115,13 +154,19 @@ class Simulation:
         source, campaigns = ("outbound", ["named-accounts-q1"]) if outbound else self._source()
         title = self._weighted(TITLES)
         body: dict[str, Any] = {
-            "type": "created", "email": f"lead{number}@{rnd.choice(COMPANIES).lower()}.example",
-            "first_name": f"First{number}", "last_name": f"Last{number}",
-            "company": rnd.choice(COMPANIES), "title": title, "region": self._weighted(REGIONS),
-            "employees": rnd.choice([12, 60, 250, 800, 2500, 12000]), "source": source,
-            "campaign": rnd.choice(campaigns), "channel": "outbound" if outbound else "inbound",
+            "type": "created",
+            "email": f"lead{number}@{rnd.choice(COMPANIES).lower()}.example",
+            "first_name": f"First{number}",
+            "last_name": f"Last{number}",
+            "company": rnd.choice(COMPANIES),
+            "title": title,
+            "region": self._weighted(REGIONS),
+            "employees": rnd.choice([12, 60, 250, 800, 2500, 12000]),
+            "source": source,
+            "campaign": rnd.choice(campaigns),
+            "channel": "outbound" if outbound else "inbound",
             "external_id": f"crm-{number:05d}",
-        }  # fmt: skip
+        }
         if rnd.random() < 0.04:
             body.pop("email")
             body["phone"] = f"+1555{number:07d}"
@@ -149,10 +194,21 @@ class Simulation:
         source, campaigns = self._source()
         body = {
             "type": "touched",
-            "kind": rnd.choice(["page_view", "content_download", "email_click", "webinar",
-                                "pricing_view", "demo_request", "ad_click"]),
-            "source": source, "campaign": rnd.choice(campaigns), "content": rnd.choice(CONTENT),
-        }  # fmt: skip
+            "kind": rnd.choice(
+                [
+                    "page_view",
+                    "content_download",
+                    "email_click",
+                    "webinar",
+                    "pricing_view",
+                    "demo_request",
+                    "ad_click",
+                ]
+            ),
+            "source": source,
+            "campaign": rnd.choice(campaigns),
+            "content": rnd.choice(CONTENT),
+        }
         send_at = max(at, created + timedelta(minutes=1))
         self._at(send_at, number, lambda: self._send(number, body, at))
 
@@ -164,8 +220,9 @@ class Simulation:
         answers_after = self.random.randint(1, 6) if interest > 0.35 else None
         self._attempt(number, at + timedelta(hours=delay), 1, answers_after, interest)
 
-    def _attempt(self, number: int, at: datetime, attempt: int, answers_after: int | None,
-                 interest: float) -> None:  # fmt: skip
+    def _attempt(
+        self, number: int, at: datetime, attempt: int, answers_after: int | None, interest: float
+    ) -> None:
         def act() -> None:
             channel = "call" if attempt % 2 == 0 else "email"
             if self._send(number, {"type": "attempted", "channel": channel}, at) is None:
@@ -210,7 +267,9 @@ class Simulation:
         body = {"type": "opportunity_created", "amount": amount, "opportunity_id": f"opp-{number}"}
         self._at(opened, number, lambda: self._opportunity(number, body, opened, interest))
 
-    def _opportunity(self, number: int, body: dict[str, Any], at: datetime, interest: float) -> None:
+    def _opportunity(
+        self, number: int, body: dict[str, Any], at: datetime, interest: float
+    ) -> None:
         if self._send(number, body, at) is None:
             return
         closed = at + timedelta(days=self.random.uniform(7, 30))

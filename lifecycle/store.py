@@ -42,12 +42,28 @@ class OrjsonTranscoder(Transcoder):
 
     def _to_json(self, obj: Any) -> Any:
         kind = type(obj)
-        if kind is str or kind is int or kind is bool or kind is float or obj is None:
-            return obj
         if kind is dict:
-            return {self._key(key): self._to_json(value) for key, value in obj.items()}
+            return self._dict_to_json(obj)
+        if kind in _NATIVE or obj is None:
+            return obj
         if kind is list:
             return [self._to_json(value) for value in obj]
+        return self._marked(obj, kind)
+
+    def _dict_to_json(self, obj: dict[Any, Any]) -> dict[str, Any]:
+        # The hot path: events are flat dicts of mostly native values.
+        result: dict[str, Any] = {}
+        for key, value in obj.items():
+            kind = type(value)
+            if kind in _NATIVE or value is None:
+                result[key if type(key) is str else self._key(key)] = value
+            elif kind is dict or kind is list:
+                result[key if type(key) is str else self._key(key)] = self._to_json(value)
+            else:
+                result[key if type(key) is str else self._key(key)] = self._marked(value, kind)
+        return result
+
+    def _marked(self, obj: Any, kind: type) -> dict[str, Any]:
         transcoding = self._by_type.get(kind)
         if transcoding is None:
             msg = f"no transcoding registered for {kind.__qualname__}"
@@ -66,15 +82,23 @@ class OrjsonTranscoder(Transcoder):
         if type(obj) is dict:
             if len(obj) == 2 and _TYPE in obj and _DATA in obj:
                 return self._by_name[obj[_TYPE]].decode(self._from_json(obj[_DATA]))
-            return {key: self._from_json(value) for key, value in obj.items()}
+            for key, value in obj.items():
+                kind = type(value)
+                if kind is dict or kind is list:
+                    obj[key] = self._from_json(value)
+            return obj
         if type(obj) is list:
             return [self._from_json(value) for value in obj]
         return obj
 
 
+_NATIVE = frozenset({str, int, bool, float})
+
+
 class _Simple(Transcoding):
-    def __init__(self, kind: type, name: str, encode: Callable[[Any], Any],
-                 decode: Callable[[Any], Any]) -> None:  # fmt: skip
+    def __init__(
+        self, kind: type, name: str, encode: Callable[[Any], Any], decode: Callable[[Any], Any]
+    ) -> None:
         self.type, self.name = kind, name
         self._encode, self._decode = encode, decode
 
@@ -100,9 +124,11 @@ def persistence_env(database_url: str) -> dict[str, str]:
     """eventsourcing settings for a `sqlite:///path` or `postgresql://…` URL."""
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
-        path = unquote(database_url[len("sqlite:///") :]) if database_url.startswith(
-            "sqlite:///"
-        ) else ""
+        path = (
+            unquote(database_url[len("sqlite:///") :])
+            if database_url.startswith("sqlite:///")
+            else ""
+        )
         if not path:
             msg = f"a SQLite URL looks like sqlite:///lifecycle.db, not {database_url!r}"
             raise ValueError(msg)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from uuid import uuid4
 
 import psycopg
 import pytest
+from helpers import ManualClock
 from psycopg import sql
 
 from lifecycle.application import LeadLedger
@@ -24,21 +25,6 @@ from lifecycle.store import persistence_env
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class ManualClock:
-    """A clock that moves only when told to; pass `clock.now` wherever a clock is wanted."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        """Moves the clock forward by `timedelta(**delta)` and returns the new time."""
-        self.current += timedelta(**delta)
-        return self.current
 
 
 @pytest.fixture

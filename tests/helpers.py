@@ -1,13 +1,14 @@
 """Given/when/then helpers: leads built from activities with plain default bodies.
 
-    lead = given_lead(ledger, "assigned", "attempted")              # an attempt_1 lead
-    lead = given_lead(ledger, "assigned", phone="+49 30 1234")      # with a phone as well
-    recorded = when(ledger, lead, "qualified", budget=True, need=True)
-    error = refused(ledger, lead, "won", amount="10")
+lead = given_lead(ledger, "assigned", "attempted")              # an attempt_1 lead
+lead = given_lead(ledger, "assigned", phone="+49 30 1234")      # with a phone as well
+recorded = when(ledger, lead, "qualified", budget=True, need=True)
+error = refused(ledger, lead, "won", amount="10")
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -17,6 +18,22 @@ from lifecycle.application import LeadLedger, Recorded
 from lifecycle.domain.errors import LifecycleError
 
 ACTOR = "test"
+
+
+class ManualClock:
+    """A clock that moves only when told to; pass `clock.now` wherever a clock is wanted."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        """Moves the clock forward by `timedelta(**delta)` and returns the new time."""
+        self.current += timedelta(**delta)
+        return self.current
+
 
 # The smallest body that each client activity type accepts.
 DEFAULT_BODIES: dict[str, dict[str, Any]] = {
@@ -63,7 +80,9 @@ def when(ledger: LeadLedger, ref: str, activity_type: str, **fields: Any) -> Rec
     return ledger.submit(ref, body(activity_type, **fields), ACTOR)
 
 
-def refused(ledger: LeadLedger, ref: str | None, activity_type: str, **fields: Any) -> LifecycleError:
+def refused(
+    ledger: LeadLedger, ref: str | None, activity_type: str, **fields: Any
+) -> LifecycleError:
     """Asserts that the activity is rejected and returns the rejection."""
     with pytest.raises(LifecycleError) as caught:
         ledger.submit(ref, body(activity_type, **fields), ACTOR)

@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Database: --database-url or LIFECYCLE_DATABASE_URL "
         "(default sqlite:///lifecycle.db in the working directory).",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                       parser_class=CommandParser)  # fmt: skip
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=CommandParser
+    )
     for module in COMMAND_MODULES:
         module.register(subparsers, common)
     return parser

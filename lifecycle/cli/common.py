@@ -26,12 +26,24 @@ class CommandParser(argparse.ArgumentParser):
 def common_options() -> argparse.ArgumentParser:
     """Options accepted before or after the command name."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--database-url", metavar="URL", default=argparse.SUPPRESS,
-                        help="sqlite:///FILE or postgresql://… (env LIFECYCLE_DATABASE_URL)")
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="policies TOML file (env LIFECYCLE_CONFIG; defaults built in)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print the same JSON as the HTTP API")  # fmt: skip
+    common.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="sqlite:///FILE or postgresql://… (env LIFECYCLE_DATABASE_URL)",
+    )
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="policies TOML file (env LIFECYCLE_CONFIG; defaults built in)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the same JSON as the HTTP API",
+    )
     return common
 
 

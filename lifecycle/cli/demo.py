@@ -30,11 +30,13 @@ class SimulatedClock:
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     demo = subparsers.add_parser(
-        "demo", parents=[common], help="simulate a stretch of business and print the reports",
+        "demo",
+        parents=[common],
+        help="simulate a stretch of business and print the reports",
         description="Simulates inbound and outbound leads through the real application, with "
         f"the scheduler in simulated time, on a fresh embedded store ({DEMO_DATABASE} in the "
         "working directory, recreated each run, unless --database-url is given).",
-    )  # fmt: skip
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same story)")
     demo.add_argument("--days", type=int, default=30, help="simulated days (default 30)")
     demo.add_argument("--leads-per-day", type=float, default=10.0, help="new leads a weekday")
@@ -50,15 +52,23 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     services = build(settings, clock=clock.now)
     try:
         started = time.perf_counter()
-        simulation = Simulation(services.ledger, clock.set, seed=args.seed, days=args.days,
-                                leads_per_day=args.leads_per_day)  # fmt: skip
+        simulation = Simulation(
+            services.ledger,
+            clock.set,
+            seed=args.seed,
+            days=args.days,
+            leads_per_day=args.leads_per_day,
+        )
         result = simulation.run()
         board = _status_board(services)
         summary = {
-            "leads": result.leads, "activities": result.activities, "skipped": result.skipped,
-            "timers_fired": result.timers_fired, "simulated_days": args.days,
+            "leads": result.leads,
+            "activities": result.activities,
+            "skipped": result.skipped,
+            "timers_fired": result.timers_fired,
+            "simulated_days": args.days,
             "seconds": round(time.perf_counter() - started, 1),
-        }  # fmt: skip
+        }
         if wants_json(args):
             print_json({"summary": summary, "status_by_stage": board})
         else:
@@ -80,10 +90,14 @@ def _status_board(services: Services) -> dict[str, dict[str, int]]:
 
 
 def _print(summary: dict[str, Any], board: dict[str, dict[str, int]]) -> None:
-    print(f"Simulated {summary['simulated_days']} days: {summary['leads']} leads, "  # noqa: T201
-          f"{summary['activities']} activities, {summary['timers_fired']} timer events "
-          f"({summary['seconds']} s).")  # fmt: skip
+    print(
+        f"Simulated {summary['simulated_days']} days: {summary['leads']} leads, "
+        f"{summary['activities']} activities, {summary['timers_fired']} timer events "
+        f"({summary['seconds']} s)."
+    )
     stages = [stage.value for stage in Stage]
-    rows = [[status, *(row[s] or "" for s in stages), sum(row.values())]
-            for status, row in board.items()]  # fmt: skip
+    rows = [
+        [status, *(row[s] or "" for s in stages), sum(row.values())]
+        for status, row in board.items()
+    ]
     print_table("Leads by status and stage", ["status", *stages, "total"], rows)

@@ -17,23 +17,30 @@ from .common import CommandParser, moment, print_json, print_table, wants_json
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     importer = subparsers.add_parser(
-        "import", parents=[common], help="import activities from a JSONL file",
+        "import",
+        parents=[common],
+        help="import activities from a JSONL file",
         description="Imports a JSONL file, one activity per line, each with a lead reference "
         "(lead_id, external_id or email; `created` lines create). Accepted lines are kept; "
         "rejected ones are listed with their line number and error; exit 1 if any was rejected.",
-    )  # fmt: skip
+    )
     importer.add_argument("file", type=Path, help="the JSONL file ('-' for standard input)")
     importer.add_argument("--actor", default="import", help="actor for lines without one")
     importer.set_defaults(handler=import_file)
 
     lead = subparsers.add_parser("lead", parents=[common], help="read one lead")
-    lead_commands = lead.add_subparsers(dest="lead_command", metavar="ACTION", required=True,
-                                        parser_class=CommandParser)  # fmt: skip
+    lead_commands = lead.add_subparsers(
+        dest="lead_command", metavar="ACTION", required=True, parser_class=CommandParser
+    )
     show = lead_commands.add_parser("show", parents=[common], help="the lead, now or as of a time")
     show.add_argument("ref", metavar="REF", help="lead id, external id or email")
-    show.add_argument("--as-of", type=moment, metavar="T", help="the lead as it was at T (ISO-8601)")
+    show.add_argument(
+        "--as-of", type=moment, metavar="T", help="the lead as it was at T (ISO-8601)"
+    )
     show.set_defaults(handler=show_lead)
-    timeline = lead_commands.add_parser("timeline", parents=[common], help="the lead's full timeline")
+    timeline = lead_commands.add_parser(
+        "timeline", parents=[common], help="the lead's full timeline"
+    )
     timeline.add_argument("ref", metavar="REF", help="lead id, external id or email")
     timeline.set_defaults(handler=show_timeline)
 
@@ -57,18 +64,25 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
 def _import_with_progress(services: Services, lines: list[bytes], actor: str) -> ImportReport:
     if not sys.stderr.isatty():
         return run_import(services.ledger, lines, actor)
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("importing", total=len(lines))
-        return run_import(services.ledger, lines, actor,
-                          on_progress=lambda n: progress.advance(task, n))  # fmt: skip
+        return run_import(
+            services.ledger, lines, actor, on_progress=lambda n: progress.advance(task, n)
+        )
 
 
 def _print_import(report: ImportReport) -> None:
-    print(f"accepted {report.accepted} lines ({report.events} events, "  # noqa: T201
-          f"{report.created} new leads, {report.deduplicated} deduplicated); "
-          f"rejected {len(report.rejected)}")  # fmt: skip
+    print(
+        f"accepted {report.accepted} lines ({report.events} events, "
+        f"{report.created} new leads, {report.deduplicated} deduplicated); "
+        f"rejected {len(report.rejected)}"
+    )
     for rejection in report.rejected:
         error = rejection.error
         sys.stderr.write(f"line {rejection.line}: {error['code']}: {error['message']}\n")
@@ -92,10 +106,18 @@ def show_timeline(args: argparse.Namespace, services: Services) -> int:
         print_json(body)
         return 0
     rows = [
-        [e["seq"], e["occurred_at"], e["type"], e["status"], e["stage"], e["actor"],
-         ", ".join(f"{k}={v}" for k, v in e["data"].items() if v is not None)]
+        [
+            e["seq"],
+            e["occurred_at"],
+            e["type"],
+            e["status"],
+            e["stage"],
+            e["actor"],
+            ", ".join(f"{k}={v}" for k, v in e["data"].items() if v is not None),
+        ]
         for e in body["events"]
-    ]  # fmt: skip
-    print_table(f"lead {lead.id}", ["seq", "occurred_at", "type", "status", "stage", "actor",
-                                    "data"], rows)  # fmt: skip
+    ]
+    print_table(
+        f"lead {lead.id}", ["seq", "occurred_at", "type", "status", "stage", "actor", "data"], rows
+    )
     return 0

@@ -27,8 +27,17 @@ from .errors import (
 from .routing import Prospect
 from .rules import Context
 from .scoring import Profile
-from .sla import updated
-from .values import ContactChannel, Outcome, Policy, Region, Stage, Status, TouchKind
+from .sla import overdue, updated
+from .values import (
+    ATTEMPT_STATUSES,
+    ContactChannel,
+    Outcome,
+    Policy,
+    Region,
+    Stage,
+    Status,
+    TouchKind,
+)
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -36,6 +45,9 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 _WORKED = (Policy.FIRST_ATTEMPT, Policy.MQL_FOLLOW_UP)
 # Activities that close communication stop the attempt clocks too.
 _CLOSED = (*_WORKED, Policy.AUTO_NURTURE, Policy.CADENCE)
+# Statuses in which a new MQL can be followed up by an attempt: elsewhere the lead is already
+# in conversation (progressing), handed on (qualified) or closed, and the clock could only breach.
+_AWAITING_FOLLOW_UP = frozenset({Status.RAW, Status.OPEN, Status.NURTURE, *ATTEMPT_STATUSES})
 
 
 @dataclass(frozen=True)
@@ -423,9 +435,14 @@ class Lead(Aggregate):
         ):
             stop = (*stop, Policy.CADENCE)
         self._trigger(
-            Lead.Attempted, ctx, status, deadlines=updated(self.deadlines, start, stop),
-            channel=channel, attempt=self.attempts + 1, rules_version=ctx.rules.version,
-        )  # fmt: skip
+            Lead.Attempted,
+            ctx,
+            status,
+            deadlines=updated(self.deadlines, start, stop),
+            channel=channel,
+            attempt=self.attempts + 1,
+            rules_version=ctx.rules.version,
+        )
 
     def respond(self, channel: str | None, ctx: Context) -> None:
         status = self._decide("responded", ctx)
@@ -440,7 +457,17 @@ class Lead(Aggregate):
                 met=[name for name, met in bant.items() if met],
             )
         deadlines = updated(self.deadlines, stop=_CLOSED)
-        self._trigger(Lead.Qualified, ctx, status, deadlines=deadlines, note=note, **bant)
+        self._trigger(
+            Lead.Qualified,
+            ctx,
+            status,
+            deadlines=deadlines,
+            note=note,
+            budget=bant["budget"],
+            authority=bant["authority"],
+            need=bant["need"],
+            timeline=bant["timeline"],
+        )
 
     def disqualify(self, reason: str, ctx: Context) -> None:
         status = self._decide("disqualified", ctx)
@@ -469,22 +496,34 @@ class Lead(Aggregate):
             Lead.MarkedBadData, ctx, status, deadlines=deadlines, channel=channel, reason=reason
         )
 
-    def reopen(self, reason: str | None, email: str | None, phone: str | None, ctx: Context) -> None:
+    def reopen(
+        self, reason: str | None, email: str | None, phone: str | None, ctx: Context
+    ) -> None:
         status = self._decide("reopened", ctx)
         start = self._first_attempt_clock(self.team, ctx) if self.owner else {}
         self._trigger(
-            Lead.Reopened, ctx, status, deadlines=updated(self.deadlines, start),
-            reason=reason, email=email if email is not None else self.email,
-            phone=phone if phone is not None else self.phone, rules_version=ctx.rules.version,
-        )  # fmt: skip
+            Lead.Reopened,
+            ctx,
+            status,
+            deadlines=updated(self.deadlines, start),
+            reason=reason,
+            email=email if email is not None else self.email,
+            phone=phone if phone is not None else self.phone,
+            rules_version=ctx.rules.version,
+        )
 
     def pass_to(self, to_owner: str, ctx: Context) -> None:
         status = self._decide("passed", ctx)
         start = {Policy.PASSED_FOLLOW_UP: ctx.occurred_at + ctx.rules.sla.passed_follow_up}
         self._trigger(
-            Lead.Passed, ctx, status, deadlines=updated(self.deadlines, start),
-            to_owner=to_owner, from_owner=self.owner, rules_version=ctx.rules.version,
-        )  # fmt: skip
+            Lead.Passed,
+            ctx,
+            status,
+            deadlines=updated(self.deadlines, start),
+            to_owner=to_owner,
+            from_owner=self.owner,
+            rules_version=ctx.rules.version,
+        )
 
     def accept(self, ctx: Context) -> None:
         status = self._decide("accepted", ctx)
@@ -496,9 +535,14 @@ class Lead(Aggregate):
         _check_amount(amount)
         deadlines = updated(self.deadlines, stop=(Policy.PASSED_FOLLOW_UP,))
         self._trigger(
-            Lead.OpportunityCreated, ctx, status, stage=Stage.OPPORTUNITY, deadlines=deadlines,
-            amount=amount, opportunity_id=opportunity_id,
-        )  # fmt: skip
+            Lead.OpportunityCreated,
+            ctx,
+            status,
+            stage=Stage.OPPORTUNITY,
+            deadlines=deadlines,
+            amount=amount,
+            opportunity_id=opportunity_id,
+        )
 
     def win(self, amount: Decimal, ctx: Context) -> None:
         status = self._decide("won", ctx)
@@ -515,10 +559,17 @@ class Lead(Aggregate):
         _check_not_in_future(ctx)
         points = ctx.rules.scoring.points(touch.kind)
         self._trigger(
-            Lead.Touched, ctx, self.status, kind=touch.kind, source=touch.source,
-            campaign=touch.campaign, content=touch.content, url=touch.url, points=points,
+            Lead.Touched,
+            ctx,
+            self.status,
+            kind=touch.kind,
+            source=touch.source,
+            campaign=touch.campaign,
+            content=touch.content,
+            url=touch.url,
+            points=points,
             rules_version=ctx.rules.version,
-        )  # fmt: skip
+        )
         self._score_check(ctx)
 
     def opt_out(self, days: int | None, ctx: Context) -> None:
@@ -535,22 +586,55 @@ class Lead(Aggregate):
         self._trigger(Lead.OptedIn, ctx, status, deadlines=deadlines)
 
     # ------------------------------------------------------------------ timers
-    def fire(self, policy: Policy, due_at: datetime, now: datetime, actor: str = "scheduler") -> bool:
+    def fire(
+        self, policy: Policy, due_at: datetime, now: datetime, actor: str = "scheduler"
+    ) -> bool:
         """Records the timer event for a due deadline; False when it is not (or no longer) due.
 
         Firing is idempotent: the event clears the deadline, so a second fire finds nothing.
+        Timers of this lead due earlier fire first, whoever asks: concurrent ticks then cannot
+        record them out of order or let a later timer stop an earlier one unrecorded.
         """
         if self.deadlines.get(policy) != due_at or due_at > now:
             return False
+        self._fire_overdue(due_at, now, actor, policy)
+        self._fire_one(policy, due_at, now, actor)
+        return True
+
+    def _fire_overdue(
+        self,
+        before: datetime,
+        now: datetime,
+        actor: str = "scheduler",
+        policy: Policy | None = None,
+    ) -> None:
+        """Fires every pending deadline due before `before` (see `sla.overdue`), in order.
+
+        A command calls it with its `occurred_at`: a deadline that passed before the activity
+        happened was missed, whether or not a tick ran in between, so its event is recorded
+        first (dated at its due time) and downtime of the scheduler changes nothing.
+        """
+        for pending, due_at in overdue(self.deadlines, before, policy):
+            if self.deadlines.get(pending) == due_at:  # an earlier timer may have stopped it
+                self._fire_one(pending, due_at, now, actor)
+
+    def _fire_one(self, policy: Policy, due_at: datetime, now: datetime, actor: str) -> None:
         event_class, activity = _TIMER_EVENTS[policy]
         status = machine.next_status(self.status, activity)
         deadlines = updated(self.deadlines, stop=_stopped_by_timer(policy))
         extra = {"owner": self.owner} if event_class is Lead.Escalated else {}
         self.trigger_event(
-            event_class, timestamp=now, occurred_at=due_at, actor=actor, status=status, stage=self.stage,
-            deadlines=deadlines, policy=policy, due_at=due_at, **extra,
-        )  # fmt: skip
-        return True
+            event_class,
+            timestamp=now,
+            occurred_at=due_at,
+            actor=actor,
+            status=status,
+            stage=self.stage,
+            deadlines=deadlines,
+            policy=policy,
+            due_at=due_at,
+            **extra,
+        )
 
     # ----------------------------------------------------------------- queries
     def allowed(self) -> list[str]:
@@ -565,12 +649,15 @@ class Lead(Aggregate):
     # ----------------------------------------------------------------- helpers
     def _decide(self, activity: str, ctx: Context) -> Status:
         _check_not_in_future(ctx)
+        self._fire_overdue(ctx.occurred_at, ctx.now)
         if not self._stage_allows(activity):
             raise TransitionNotAllowed(
                 f"{activity} is not allowed when the lead is {self.status.value} "
                 f"at stage {self.stage.value}",
-                status=self.status.value, stage=self.stage.value, allowed=self.allowed(),
-            )  # fmt: skip
+                status=self.status.value,
+                stage=self.stage.value,
+                allowed=self.allowed(),
+            )
         try:
             status = machine.next_status(self.status, activity)
         except TransitionNotAllowed as error:
@@ -593,13 +680,25 @@ class Lead(Aggregate):
             return self.stage is Stage.OPPORTUNITY and not self.won_or_lost
         return True
 
-    def _assigned(self, owner: str, rule: str, team: str | None, status: Status, ctx: Context) -> None:
-        start = self._first_attempt_clock(team, ctx) if status is Status.OPEN and not self.attempts else {}
+    def _assigned(
+        self, owner: str, rule: str, team: str | None, status: Status, ctx: Context
+    ) -> None:
+        start = (
+            self._first_attempt_clock(team, ctx)
+            if status is Status.OPEN and not self.attempts
+            else {}
+        )
         self._trigger(
-            Lead.Assigned, ctx, status, deadlines=updated(self.deadlines, start),
-            owner=owner, previous_owner=self.owner, rule=rule, team=team,
+            Lead.Assigned,
+            ctx,
+            status,
+            deadlines=updated(self.deadlines, start),
+            owner=owner,
+            previous_owner=self.owner,
+            rule=rule,
+            team=team,
             rules_version=ctx.rules.version,
-        )  # fmt: skip
+        )
 
     def _first_attempt_clock(self, team: str | None, ctx: Context) -> dict[Policy, datetime]:
         routing = ctx.rules.routing
@@ -610,12 +709,19 @@ class Lead(Aggregate):
         threshold = ctx.rules.scoring.mql_threshold
         if self.stage is not Stage.LEAD or self.score < threshold:
             return
-        due = {Policy.MQL_FOLLOW_UP: ctx.occurred_at + ctx.rules.sla.mql_follow_up}
+        due: dict[Policy, datetime] = {}
+        if self.status in _AWAITING_FOLLOW_UP:
+            due[Policy.MQL_FOLLOW_UP] = ctx.occurred_at + ctx.rules.sla.mql_follow_up
         self._trigger(
-            Lead.Scored, ctx, self.status, stage=Stage.MQL,
-            deadlines=updated(self.deadlines, due), score=self.score, threshold=threshold,
+            Lead.Scored,
+            ctx,
+            self.status,
+            stage=Stage.MQL,
+            deadlines=updated(self.deadlines, due),
+            score=self.score,
+            threshold=threshold,
             rules_version=ctx.rules.version,
-        )  # fmt: skip
+        )
 
     def _trigger(
         self,

@@ -7,33 +7,33 @@ machine knows statuses only. Replay never runs it: appliers copy the status carr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 from statemachine import Event, State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed as _NotAllowed
-from statemachine.transition_list import TransitionList
 
 from .errors import TransitionNotAllowed
 from .values import Status
 
 
-def _stay(*states: State) -> TransitionList:
+def _stay(*states: State) -> Any:
     """Allowed in these states; the status does not change."""
-    transitions = states[0].to.itself(internal=True)
+    transitions: Any = states[0].to.itself(internal=True)
     for state in states[1:]:
         transitions |= state.to.itself(internal=True)
     return transitions
 
 
-def _into(target: State, *sources: State) -> TransitionList:
-    transitions = sources[0].to(target)
+def _into(target: State, *sources: State) -> Any:
+    transitions: Any = sources[0].to(target)
     for source in sources[1:]:
         transitions |= source.to(target)
     return transitions
 
 
-class StatusMachine(StateMachine):  # type: ignore[misc]
+class StatusMachine(StateMachine):
     raw = State(value=Status.RAW, initial=True)
     open = State(value=Status.OPEN)
     attempt_1 = State(value=Status.ATTEMPT_1)
@@ -46,8 +46,19 @@ class StatusMachine(StateMachine):  # type: ignore[misc]
     nurture = State(value=Status.NURTURE)
     bad_data = State(value=Status.BAD_DATA)
 
-    _all = (raw, open, attempt_1, attempt_2, attempt_3, attempt_4, progressing, qualified,
-            unqualified, nurture, bad_data)  # fmt: skip
+    _all = (
+        raw,
+        open,
+        attempt_1,
+        attempt_2,
+        attempt_3,
+        attempt_4,
+        progressing,
+        qualified,
+        unqualified,
+        nurture,
+        bad_data,
+    )
     _attempts = (attempt_1, attempt_2, attempt_3, attempt_4)
 
     assign = Event(
@@ -112,7 +123,8 @@ def _table() -> dict[tuple[Status, str], Status]:
 
 def activities() -> tuple[str, ...]:
     """Every activity the machine knows, client and timer, in declaration order."""
-    return tuple(event.id for event in StatusMachine.events)
+    events: Iterable[Event] = getattr(StatusMachine, "events")  # noqa: B009 - untyped on the class
+    return tuple(event.id for event in events)
 
 
 def allowed_from(status: Status) -> tuple[str, ...]:

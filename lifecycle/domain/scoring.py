@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from .values import TouchKind
 
@@ -39,7 +39,9 @@ class Profile:
 @dataclass(frozen=True)
 class ScoringPolicy:
     mql_threshold: int = 20
-    touch_points: Mapping[TouchKind, int] = field(default_factory=lambda: dict(_DEFAULT_TOUCH_POINTS))
+    touch_points: Mapping[TouchKind, int] = field(
+        default_factory=lambda: dict(_DEFAULT_TOUCH_POINTS)
+    )
     title_points: Mapping[str, int] = field(default_factory=lambda: dict(_DEFAULT_TITLE_POINTS))
     # (minimum employees, points), largest first: the first that matches counts.
     size_points: tuple[tuple[int, int], ...] = _DEFAULT_SIZE_POINTS

@@ -7,10 +7,10 @@ copy them instead of recomputing (a later change of policy never moves a recorde
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Mapping
 
 from .calendar import BusinessCalendar
 from .values import Policy
@@ -43,8 +43,31 @@ class SlaPolicies:
         )
 
 
-def updated(deadlines: Deadlines, start: Deadlines = NO_DEADLINES, stop: tuple[Policy, ...] = ()) -> dict[Policy, datetime]:
-    """The deadlines after stopping `stop` and (re)starting `start`."""
+def updated(
+    deadlines: Deadlines, start: Deadlines = NO_DEADLINES, stop: tuple[Policy, ...] = ()
+) -> dict[Policy, datetime]:
+    """The deadlines after stopping `stop` and (re)starting `start`.
+
+    Due times are kept in UTC: clients send any offset, and one form makes the stored events,
+    the deadlines table and the equality check of `Lead.fire` agree.
+    """
     result = {policy: due for policy, due in deadlines.items() if policy not in stop}
-    result.update(start)
+    result.update({policy: due.astimezone(UTC) for policy, due in start.items()})
     return result
+
+
+_RANK = {policy: rank for rank, policy in enumerate(Policy)}
+
+
+def overdue(
+    deadlines: Deadlines, before: datetime, policy: Policy | None = None
+) -> list[tuple[Policy, datetime]]:
+    """The deadlines that fall due before `before` (and, at the same time, before `policy`).
+
+    In firing order: by due time, ties in the order of `Policy`. Timers of one lead fire in
+    this order whoever fires them, so a timer that stops another (auto-nurture stops the
+    cadence) never hides an earlier one.
+    """
+    limit = (before, _RANK[policy] if policy is not None else -1)
+    due = [(p, at) for p, at in deadlines.items() if (at, _RANK[p]) < limit]
+    return sorted(due, key=lambda item: (item[1], _RANK[item[0]]))

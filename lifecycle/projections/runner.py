@@ -53,16 +53,20 @@ Progress = Callable[[int, int], None]  # (position reached, head position)
 
 
 class ProjectionRunner:
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], engine: Engine,
-                 projections: Sequence[Projection], batch_size: int = 2000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        engine: Engine,
+        projections: Sequence[Projection],
+        batch_size: int = 2000,
+    ) -> None:
         self.recorder = recorder
         self.mapper = mapper
         self.engine = engine
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size = batch_size
-        self._topics = tuple(
-            f"{LEAD_TOPIC_PREFIX}{cls.__name__}" for cls in _lead_event_classes()
-        )
+        self._topics = tuple(f"{LEAD_TOPIC_PREFIX}{cls.__name__}" for cls in _lead_event_classes())
 
     def create_tables(self) -> None:
         tables = [positions, *(t for p in self.projections.values() for t in p.tables())]

@@ -1,4 +1,4 @@
-"""Every status × every client activity, against the table of CONTRACT.md §2.
+"""Every status by every client activity, against the table of CONTRACT.md §2.
 
 The table below is copied by hand from the contract, not derived from the status machine: a
 change to either that the other does not share fails here. Each lead reaches its status through
@@ -14,51 +14,50 @@ from helpers import given_lead, refused, types_of, when
 
 from lifecycle.application import LeadLedger
 
-RAW, OPEN, PROGRESSING, QUALIFIED, UNQUALIFIED, NURTURE, BAD_DATA = (
-    "raw", "open", "progressing", "qualified", "unqualified", "nurture", "bad_data",
-)  # fmt: skip
+RW, OP, PR, QU = "raw", "open", "progressing", "qualified"
+UQ, NU, BD = "unqualified", "nurture", "bad_data"
 A1, A2, A3, A4 = "attempt_1", "attempt_2", "attempt_3", "attempt_4"
-__ = None  # not allowed
+__ = None  # refused
 
-STATUSES = (RAW, OPEN, A1, A2, A3, A4, PROGRESSING, QUALIFIED, UNQUALIFIED, NURTURE, BAD_DATA)
+STATUSES = (RW, OP, A1, A2, A3, A4, PR, QU, UQ, NU, BD)
 
-# CONTRACT.md §2: the status after each activity, by the status before it (None: refused).
-# For a lead at stage `lead` that was never passed, which is every lead in this table.
-#                       raw  open  a_1  a_2  a_3  a_4  prog qual unq  nurt bad
+# CONTRACT.md §2: the status after each activity (a row), by the status before it (a column);
+# __ = refused. For a lead at stage `lead` that was never passed: every lead in this table.
 STATUS_TABLE: dict[str, tuple[str | None, ...]] = {
-    "assigned":        (OPEN, OPEN, A1, A2, A3, A4, PROGRESSING, QUALIFIED, UNQUALIFIED, NURTURE, __),
-    "attempted":       (__, A1, A2, A3, A4, A4, __, __, __, A1, __),
-    "responded":       (__, *[PROGRESSING] * 5, __, __, PROGRESSING, PROGRESSING, __),
-    "qualified":       (__, *[QUALIFIED] * 6, __, __, QUALIFIED, __),
-    "disqualified":    (__, *[UNQUALIFIED] * 6, __, __, UNQUALIFIED, __),
-    "nurtured":        (__, *[NURTURE] * 5, NURTURE, NURTURE, NURTURE, __, __),
-    "bad_data":        (BAD_DATA, *[BAD_DATA] * 5, __, __, __, __, __),
-    "reopened":        (__, __, __, __, __, __, __, __, OPEN, OPEN, OPEN),
-    "passed":          (__, __, __, __, __, __, __, QUALIFIED, __, __, __),
-    # Stage-governed (see the stage tables below): never allowed before `passed` at stage lead.
-    "accepted":        (__,) * 11,
-    "opportunity_created": (__,) * 11,
-    "won":             (__,) * 11,
-    "lost":            (__,) * 11,
-    # Allowed in any status; the status stays.
-    "touched":         STATUSES,
-    "opted_out":       STATUSES,
-    "opted_in":        STATUSES,
+    #                       raw open a_1 a_2 a_3 a_4 prog qual unq nurt bad
+    "assigned":            (OP, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  __),
+    "attempted":           (__, A1,  A2, A3, A4, A4, __,  __,  __, A1,  __),
+    "responded":           (__, PR,  PR, PR, PR, PR, __,  __,  PR, PR,  __),
+    "qualified":           (__, QU,  QU, QU, QU, QU, QU,  __,  __, QU,  __),
+    "disqualified":        (__, UQ,  UQ, UQ, UQ, UQ, UQ,  __,  __, UQ,  __),
+    "nurtured":            (__, NU,  NU, NU, NU, NU, NU,  NU,  NU, __,  __),
+    "bad_data":            (BD, BD,  BD, BD, BD, BD, __,  __,  __, __,  __),
+    "reopened":            (__, __,  __, __, __, __, __,  __,  OP, OP,  OP),
+    "passed":              (__, __,  __, __, __, __, __,  QU,  __, __,  __),
+    # Stage-governed (see the stage table below): never allowed at stage lead before `passed`.
+    "accepted":            (__, __,  __, __, __, __, __,  __,  __, __,  __),
+    "opportunity_created": (__, __,  __, __, __, __, __,  __,  __, __,  __),
+    "won":                 (__, __,  __, __, __, __, __,  __,  __, __,  __),
+    "lost":                (__, __,  __, __, __, __, __,  __,  __, __,  __),
+    # Any status; the status stays.
+    "touched":             (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  BD),
+    "opted_out":           (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  BD),
+    "opted_in":            (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  BD),
 }  # fmt: skip
 
 # How each status is reached from a new lead (a `raw` one).
 REACHED_BY: dict[str, tuple[str, ...]] = {
-    RAW: (),
-    OPEN: ("assigned",),
+    RW: (),
+    OP: ("assigned",),
     A1: ("assigned", "attempted"),
     A2: ("assigned", "attempted", "attempted"),
     A3: ("assigned", "attempted", "attempted", "attempted"),
     A4: ("assigned", "attempted", "attempted", "attempted", "attempted"),
-    PROGRESSING: ("assigned", "responded"),
-    QUALIFIED: ("assigned", "qualified"),
-    UNQUALIFIED: ("assigned", "disqualified"),
-    NURTURE: ("assigned", "nurtured"),
-    BAD_DATA: ("bad_data",),
+    PR: ("assigned", "responded"),
+    QU: ("assigned", "qualified"),
+    UQ: ("assigned", "disqualified"),
+    NU: ("assigned", "nurtured"),
+    BD: ("bad_data",),
 }
 
 
@@ -127,32 +126,32 @@ def refused_with(status: str, *also: str) -> dict[str, Any]:
 
 STAGE_TABLE = [
     # accepted: status qualified, after `passed`, stage below sql
-    case("accepted-before-passed", QUALIFIED_LEAD, "accepted", refused_with(QUALIFIED)),
-    case("accepted-after-passed", PASSED, "accepted", (QUALIFIED, "sql")),
-    case("accepted-twice", SQL, "accepted", refused_with(QUALIFIED, "opportunity_created")),
+    case("accepted-before-passed", QUALIFIED_LEAD, "accepted", refused_with(QU)),
+    case("accepted-after-passed", PASSED, "accepted", (QU, "sql")),
+    case("accepted-twice", SQL, "accepted", refused_with(QU, "opportunity_created")),
     case("accepted-passed-then-nurtured", (*PASSED, "nurtured"), "accepted",
-         refused_with(NURTURE)),
+         refused_with(NU)),
     # opportunity_created: stage sql, whatever the status
     case("opportunity-at-stage-lead", PASSED, "opportunity_created",
-         refused_with(QUALIFIED, "accepted")),
-    case("opportunity-at-stage-sql", SQL, "opportunity_created", (QUALIFIED, "opportunity")),
+         refused_with(QU, "accepted")),
+    case("opportunity-at-stage-sql", SQL, "opportunity_created", (QU, "opportunity")),
     case("opportunity-at-stage-sql-nurtured", (*SQL, "nurtured"), "opportunity_created",
-         (NURTURE, "opportunity")),
+         (NU, "opportunity")),
     case("opportunity-twice", OPPORTUNITY, "opportunity_created",
-         refused_with(QUALIFIED, "won", "lost")),
+         refused_with(QU, "won", "lost")),
     case("opportunity-at-stage-customer", (*OPPORTUNITY, "won"), "opportunity_created",
-         refused_with(QUALIFIED)),
+         refused_with(QU)),
     # won: stage opportunity, neither won nor lost yet
-    case("won-at-stage-sql", SQL, "won", refused_with(QUALIFIED, "opportunity_created")),
-    case("won-at-stage-opportunity", OPPORTUNITY, "won", (QUALIFIED, "customer")),
-    case("won-while-nurtured", (*OPPORTUNITY, "nurtured"), "won", (NURTURE, "customer")),
-    case("won-twice", (*OPPORTUNITY, "won"), "won", refused_with(QUALIFIED)),
-    case("won-after-lost", (*OPPORTUNITY, "lost"), "won", refused_with(NURTURE)),
+    case("won-at-stage-sql", SQL, "won", refused_with(QU, "opportunity_created")),
+    case("won-at-stage-opportunity", OPPORTUNITY, "won", (QU, "customer")),
+    case("won-while-nurtured", (*OPPORTUNITY, "nurtured"), "won", (NU, "customer")),
+    case("won-twice", (*OPPORTUNITY, "won"), "won", refused_with(QU)),
+    case("won-after-lost", (*OPPORTUNITY, "lost"), "won", refused_with(NU)),
     # lost: stage opportunity, neither won nor lost yet; the status becomes nurture
-    case("lost-at-stage-sql", SQL, "lost", refused_with(QUALIFIED, "opportunity_created")),
-    case("lost-at-stage-opportunity", OPPORTUNITY, "lost", (NURTURE, "opportunity")),
-    case("lost-after-won", (*OPPORTUNITY, "won"), "lost", refused_with(QUALIFIED)),
-    case("lost-twice", (*OPPORTUNITY, "lost"), "lost", refused_with(NURTURE)),
+    case("lost-at-stage-sql", SQL, "lost", refused_with(QU, "opportunity_created")),
+    case("lost-at-stage-opportunity", OPPORTUNITY, "lost", (NU, "opportunity")),
+    case("lost-after-won", (*OPPORTUNITY, "won"), "lost", refused_with(QU)),
+    case("lost-twice", (*OPPORTUNITY, "lost"), "lost", refused_with(NU)),
 ]  # fmt: skip
 
 

@@ -1,0 +1,101 @@
+"""The deadlines projection: which timer of which lead falls due when, as a table.
+
+Every lead event carries the full map of the lead's pending deadlines after it (computed once,
+by the command that recorded it), so this read model never recomputes a policy: for each lead
+touched by a batch it replaces the lead's rows with the map of its latest event. `tick(now)`
+reads the rows due by `now`; the index on `due_at` keeps that a range scan however many
+deadlines are pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Index,
+    String,
+    Table,
+    TypeDecorator,
+    Uuid,
+)
+
+from ..domain.values import Policy
+from ..projections.runner import Envelope, metadata
+
+NAME = "deadlines"
+_CHUNK = 500  # rows per DELETE … IN (…): well under every engine's bound-parameter limit
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on both engines.
+
+    PostgreSQL keeps `timestamptz`; SQLite has no time zones, so instants are stored as naive
+    UTC text (fixed width: ordering by text is ordering by time) and come back marked UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored: {value.isoformat()}")
+        instant = value.astimezone(UTC)
+        return instant.replace(tzinfo=None) if dialect.name == "sqlite" else instant
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+deadlines = Table(
+    NAME,
+    metadata,
+    Column("lead_id", Uuid, primary_key=True),
+    Column("policy", String(32), primary_key=True),
+    Column("due_at", UtcDateTime, nullable=False),
+    # due_at first: `due_at <= now` is a range scan, and (lead_id, policy) make the order total
+    # so a tick can page through the due rows with a keyset.
+    Index("deadlines_due_at", "due_at", "lead_id", "policy"),
+)
+
+
+class DeadlinesProjection:
+    """Keeps `deadlines` equal to the pending deadlines of each lead's latest event."""
+
+    name = NAME
+
+    def tables(self) -> Sequence[Table]:
+        return [deadlines]
+
+    def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        latest = latest_deadlines(envelope.event for envelope in batch)
+        leads = list(latest)
+        for start in range(0, len(leads), _CHUNK):
+            chunk = leads[start : start + _CHUNK]
+            conn.execute(deadlines.delete().where(deadlines.c.lead_id.in_(chunk)))
+        rows = [row for lead_id, due in latest.items() for row in deadline_rows(lead_id, due)]
+        if rows:
+            conn.execute(deadlines.insert(), rows)
+
+
+def latest_deadlines(events: Iterable[Any]) -> dict[UUID, Mapping[Any, datetime]]:
+    """Each lead's deadlines after the last of its events in `events` (the last one wins)."""
+    return {event.originator_id: event.deadlines for event in events}
+
+
+def deadline_rows(lead_id: UUID, due: Mapping[Any, datetime]) -> list[dict[str, Any]]:
+    """Table rows for one lead's deadline map (keys are `Policy` or, once decoded, its value)."""
+    return [
+        {"lead_id": lead_id, "policy": Policy(policy).value, "due_at": due_at}
+        for policy, due_at in due.items()
+    ]

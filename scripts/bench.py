@@ -1,0 +1,188 @@
+"""Benchmarks that print figures (these machines are shared and noisy: run twice, read both).
+
+    python scripts/bench.py import [--leads 10000] [--database-url URL]
+    python scripts/bench.py read [--events 1000] [--database-url URL]
+
+Without --database-url each benchmark runs on a fresh SQLite file and, when PostgreSQL answers
+at LIFECYCLE_TEST_DATABASE_URL, on a fresh schema there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from lifecycle.bootstrap import Settings, build
+from lifecycle.importer import run_import
+
+PG_URL = os.environ.get("LIFECYCLE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+START = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def fresh_database(engine: str) -> Iterator[str]:
+    if engine == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?schema={schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def engines(args: argparse.Namespace) -> list[str]:
+    if args.database_url:
+        return ["given"]
+    found = ["sqlite"]
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL, connect_timeout=2).close()
+        found.append("postgres")
+    except Exception as error:
+        print(f"(PostgreSQL skipped: {error})")
+    return found
+
+
+@contextlib.contextmanager
+def database(args: argparse.Namespace, engine: str) -> Iterator[str]:
+    if engine == "given":
+        yield args.database_url
+    else:
+        with fresh_database(engine) as url:
+            yield url
+
+
+def import_lines(leads: int) -> list[bytes]:
+    """leads × 8 activities: created, assigned, touched, 3 attempts, responded, qualified."""
+    lines = []
+    for n in range(leads):
+        at = START + timedelta(minutes=n)
+        ref = {"external_id": f"bench-{n}"}
+
+        def line(
+            body: dict[str, object], minutes: int, ref: dict[str, str] = ref, at: datetime = at
+        ) -> bytes:
+            when = (at + timedelta(minutes=minutes)).isoformat()
+            return orjson.dumps({**ref, **body, "occurred_at": when})
+
+        lines += [
+            line(
+                {
+                    "type": "created",
+                    "email": f"lead{n}@bench.example",
+                    "source": "web",
+                    "campaign": f"c{n % 7}",
+                    "region": "na",
+                },
+                0,
+            ),
+            line({"type": "assigned", "owner": "na-bdr-1"}, 1),
+            line({"type": "touched", "kind": "page_view", "source": "web"}, 2),
+            line({"type": "attempted", "channel": "email"}, 3),
+            line({"type": "attempted", "channel": "call"}, 4),
+            line({"type": "attempted", "channel": "email"}, 5),
+            line({"type": "responded", "channel": "email"}, 6),
+            line({"type": "qualified", "budget": True, "need": True}, 7),
+        ]
+    return lines
+
+
+def bench_import(args: argparse.Namespace) -> None:
+    lines = import_lines(args.leads)
+    for engine in engines(args):
+        with database(args, engine) as url:
+            services = build(Settings(url), clock=lambda: START + timedelta(days=3650))
+            try:
+                started = time.perf_counter()
+                report = run_import(services.ledger, lines, chunk_size=args.chunk)
+                seconds = time.perf_counter() - started
+            finally:
+                services.close()
+        rejected = len(report.rejected)
+        print(
+            f"import {engine}: {args.leads} leads, {len(lines)} lines, {report.events} events "
+            f"in {seconds:.2f} s = {report.events / seconds:,.0f} events/s "
+            f"({len(lines) / seconds:,.0f} lines/s; {rejected} rejected)"
+        )
+
+
+def bench_read(args: argparse.Namespace) -> None:
+    for engine in engines(args):
+        with database(args, engine) as url:
+            services = build(Settings(url), clock=lambda: START + timedelta(days=3650))
+            try:
+                ledger = services.ledger
+                lead = ledger.submit(
+                    None,
+                    {
+                        "type": "created",
+                        "email": "big@bench.example",
+                        "occurred_at": START.isoformat(),
+                    },
+                    "bench",
+                ).lead
+                touches = [
+                    orjson.dumps(
+                        {
+                            "lead_id": str(lead.id),
+                            "type": "touched",
+                            "kind": "page_view",
+                            "occurred_at": (START + timedelta(minutes=i)).isoformat(),
+                        }
+                    )
+                    for i in range(args.events - 1)
+                ]
+                run_import(ledger, touches)
+                timings = []
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    ledger.find(str(lead.id))
+                    timings.append((time.perf_counter() - started) * 1000)
+                version = ledger.find(str(lead.id)).version
+            finally:
+                services.close()
+        print(
+            f"lead show {engine}: {version} events, median {statistics.median(timings):.1f} ms, "
+            f"max {max(timings):.1f} ms over {args.repeat} reads"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--database-url", help="run on this database only")
+    sub = parser.add_subparsers(dest="bench", required=True)
+    imp = sub.add_parser("import", help="bulk import throughput")
+    imp.add_argument("--leads", type=int, default=10_000)
+    imp.add_argument("--chunk", type=int, default=1000)
+    imp.set_defaults(run=bench_import)
+    read = sub.add_parser("read", help="latency to load one long-lived lead")
+    read.add_argument("--events", type=int, default=1000)
+    read.add_argument("--repeat", type=int, default=50)
+    read.set_defaults(run=bench_read)
+    args = parser.parse_args()
+    args.run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
