@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
@@ -26,9 +27,11 @@ from .domain.errors import Conflict, NotFound, ValidationFailed
 from .domain.lead import ContactDetails, Lead, Touch, normalize_email
 from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
-from .store import transcoder
+from .logs import get_logger
+from .store import select_events_many, transcoder
 
 T = TypeVar("T")
+log = get_logger(__name__)
 Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 12
 
@@ -65,7 +68,16 @@ class LeadLedger(Application[UUID]):
     def submit(self, ref: str | None, body: Any, actor: str) -> Recorded:
         """Validates and records one activity (a `created` one needs no reference)."""
         activity = act.parse_activity(body)
-        return self.in_batch(lambda batch: batch.perform(ref, activity, actor))
+        recorded = self.in_batch(lambda batch: batch.perform(ref, activity, actor))
+        with structlog.contextvars.bound_contextvars(lead_id=str(recorded.lead.id)):
+            log.info(
+                "activity_recorded",
+                activity=activity.type,
+                events=[type(event).TYPE for event in recorded.events],
+                version=recorded.lead.version,
+                deduplicated=recorded.deduplicated,
+            )
+        return recorded
 
     def in_batch(self, work: Callable[[Batch], T]) -> T:
         """Runs `work` in a fresh batch and saves it, again from scratch on a write conflict."""
@@ -139,6 +151,25 @@ class Batch:
                 self._cache[aggregate_id] = None
         return self._cache[aggregate_id]
 
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """Loads many aggregates in one read; ids with nothing stored are remembered as absent."""
+        wanted = [each for each in dict.fromkeys(ids) if each not in self._cache]
+        stored = select_events_many(self.ledger.recorder, wanted)
+        mapper: Any = self.ledger.mapper
+        for aggregate_id in wanted:
+            aggregate: Any = None
+            for stored_event in stored.get(aggregate_id, ()):
+                aggregate = mapper.to_domain_event(stored_event).mutate(aggregate)
+            self._cache[aggregate_id] = aggregate
+
+    def prefetch_refs(self, refs: Iterable[str], created: Iterable[ContactDetails]) -> None:
+        """Prefetches what `resolve` and `created` will look up: keys, then their leads."""
+        keys = [key for details in created for key in _keys_of(_normalized(details))]
+        ids = [_as_uuid(ref.strip()) or _key_of(ref.strip()) for ref in refs if ref]
+        self.prefetch([*keys, *ids])
+        claimed = (self._cache.get(each) for each in [*keys, *ids])
+        self.prefetch(claim.lead_id for claim in claimed if isinstance(claim, LeadKey))
+
     def add(self, aggregate: Aggregate) -> None:
         self._cache[aggregate.id] = aggregate
 
@@ -153,7 +184,7 @@ class Batch:
         cleaned = (ref or "").strip()
         lead_id = _as_uuid(cleaned)
         if lead_id is None:
-            lead_id = self._claimed_by(_key_of(cleaned))
+            lead_id = self._claimed_by(_key_of(cleaned)) or self._claimed_by(external_key(cleaned))
         if lead_id is None or not isinstance(self.get(lead_id), Lead):
             raise NotFound(f"no lead matches {cleaned!r}", ref=cleaned)
         return self.lead(lead_id)

@@ -18,6 +18,7 @@ import orjson
 from . import activities as act
 from .application import Batch, LeadLedger
 from .domain.errors import LifecycleError, ValidationFailed
+from .domain.lead import ContactDetails
 from .logs import get_logger
 
 REFERENCE_KEYS = ("lead_id", "external_id", "email")
@@ -86,6 +87,7 @@ def run_import(
 
 
 def _run_chunk(batch: Batch, chunk: list[tuple[int, bytes]], actor: str) -> ImportReport:
+    _prefetch(batch, chunk)
     report = ImportReport()
     for number, raw in chunk:
         if not raw.strip():
@@ -121,6 +123,29 @@ def _run_line(batch: Batch, raw: bytes, actor: str, report: ImportReport) -> Non
     if isinstance(activity, act.Created):
         report.deduplicated += recorded.deduplicated
         report.created += not recorded.deduplicated
+
+
+def _prefetch(batch: Batch, chunk: list[tuple[int, bytes]]) -> None:
+    """Reads every lead and key the chunk will need in two queries instead of one per line."""
+    refs: list[str] = []
+    created: list[ContactDetails] = []
+    for _, raw in chunk:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(body, dict):
+            continue
+        ref, fields = split_reference(body)
+        if ref:
+            refs.append(ref)
+        elif body.get("type") == "created":
+            email, external_id = fields.get("email"), fields.get("external_id")
+            created.append(ContactDetails(
+                email=email if isinstance(email, str) else None,
+                external_id=external_id if isinstance(external_id, str) else None,
+            ))  # fmt: skip
+    batch.prefetch_refs(refs, created)
 
 
 def _merge(total: ImportReport, part: ImportReport) -> None:

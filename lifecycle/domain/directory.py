@@ -9,6 +9,7 @@ assignment it decides.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -16,10 +17,12 @@ from eventsourcing.domain import Aggregate
 _NAMESPACE = UUID("6f0b8a4e-7d1c-4b8e-9a61-2f5f3c1d9e70")
 
 
+@lru_cache(maxsize=65536)
 def email_key(normalized_email: str) -> UUID:
     return uuid5(_NAMESPACE, f"email:{normalized_email}")
 
 
+@lru_cache(maxsize=65536)
 def external_key(external_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"external_id:{external_id.strip()}")
 
