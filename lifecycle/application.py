@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -182,12 +182,15 @@ class Batch:
     def resolve(self, ref: str) -> Lead:
         """A lead by id, external id or email (trimmed, case-insensitive)."""
         cleaned = (ref or "").strip()
-        lead_id = _as_uuid(cleaned)
-        if lead_id is None:
-            lead_id = self._claimed_by(_key_of(cleaned)) or self._claimed_by(external_key(cleaned))
-        if lead_id is None or not isinstance(self.get(lead_id), Lead):
-            raise NotFound(f"no lead matches {cleaned!r}", ref=cleaned)
-        return self.lead(lead_id)
+        candidates = (
+            _as_uuid(cleaned),
+            self._claimed_by(_key_of(cleaned)),
+            self._claimed_by(external_key(cleaned)),  # an external id may look like an email
+        )
+        for lead_id in candidates:
+            if lead_id is not None and isinstance(self.get(lead_id), Lead):
+                return self.lead(lead_id)
+        raise NotFound(f"no lead matches {cleaned!r}", ref=cleaned)
 
     def perform(self, ref: str | None, activity: act.Activity, actor: str) -> Recorded:
         now = self.ledger.clock()
@@ -309,7 +312,7 @@ class Batch:
                 raise Conflict("another lead already has this email", field="email")
             if owner is None:
                 self.add(LeadKey.claim(key, lead.id))
-        lead.reopen(activity.reason, email, activity.phone, ctx)
+        lead.reopen(activity.reason, email, _trimmed(activity.phone), ctx)
 
 
 def _lead_events(events: Sequence[object]) -> list[Lead.Event]:
@@ -329,10 +332,16 @@ def _key_of(ref: str) -> UUID:
 
 
 def _normalized(details: ContactDetails) -> ContactDetails:
-    from dataclasses import replace
+    return replace(
+        details,
+        email=normalize_email(details.email),
+        phone=_trimmed(details.phone),
+        external_id=_trimmed(details.external_id),
+    )
 
-    phone = (details.phone or "").strip() or None
-    return replace(details, email=normalize_email(details.email), phone=phone)
+
+def _trimmed(text: str | None) -> str | None:
+    return (text or "").strip() or None
 
 
 def _keys_of(details: ContactDetails) -> list[UUID]:

@@ -93,8 +93,13 @@ class Lead(Aggregate):
 
         TOPIC = "lifecycle:Lead.Event"
         TYPE: ClassVar[str] = ""
-        # Timer notices and touches do not move the ordering watermark (CONTRACT.md §2).
+        # Timer notices and touches do not move the ordering watermark (CONTRACT.md §2), and
+        # may have happened before ordered events recorded earlier: they change no status and
+        # apply their own change to the deadlines rather than copying the whole map, so a
+        # fold "as of" a time never sees state from events that had not happened yet.
         ORDERED: ClassVar[bool] = True
+        # Only these events move the funnel stage.
+        MOVES_STAGE: ClassVar[bool] = False
         occurred_at: datetime
         actor: str
         status: Status
@@ -102,12 +107,13 @@ class Lead(Aggregate):
         deadlines: dict[Policy, datetime]
 
         def apply(self, lead: Lead) -> None:
-            lead.status = self.status
-            lead.stage = max(lead.stage, self.stage)
-            lead.deadlines = {Policy(key): due for key, due in self.deadlines.items()}
+            if self.ORDERED:
+                lead.status = self.status
+                lead.deadlines = {Policy(key): due for key, due in self.deadlines.items()}
+                lead.last_changed_at = max(lead.last_changed_at, self.occurred_at)
+            if self.MOVES_STAGE:
+                lead.stage = max(lead.stage, self.stage)
             lead.updated_at = self.timestamp
-            if self.ORDERED and self.occurred_at > lead.last_changed_at:
-                lead.last_changed_at = self.occurred_at
             self.fold(lead)
 
         def fold(self, lead: Lead) -> None:
@@ -152,12 +158,16 @@ class Lead(Aggregate):
         TOPIC = "lifecycle:Lead.Scored"
         TYPE = "scored"
         ORDERED = False
+        MOVES_STAGE = True
         score: int
         threshold: int
         rules_version: str
 
         def fold(self, lead: Lead) -> None:
             lead.stage_entered.setdefault(Stage.MQL, self.occurred_at)
+            due = {Policy(key): at for key, at in self.deadlines.items()}
+            if Policy.MQL_FOLLOW_UP in due:
+                lead.deadlines[Policy.MQL_FOLLOW_UP] = due[Policy.MQL_FOLLOW_UP]
 
     class Assigned(Event):
         TOPIC = "lifecycle:Lead.Assigned"
@@ -245,6 +255,7 @@ class Lead(Aggregate):
 
     class Accepted(Event):
         TOPIC = "lifecycle:Lead.Accepted"
+        MOVES_STAGE = True
         TYPE = "accepted"
 
         def fold(self, lead: Lead) -> None:
@@ -252,6 +263,7 @@ class Lead(Aggregate):
 
     class OpportunityCreated(Event):
         TOPIC = "lifecycle:Lead.OpportunityCreated"
+        MOVES_STAGE = True
         TYPE = "opportunity_created"
         amount: Decimal
         opportunity_id: str | None
@@ -262,6 +274,7 @@ class Lead(Aggregate):
 
     class Won(Event):
         TOPIC = "lifecycle:Lead.Won"
+        MOVES_STAGE = True
         TYPE = "won"
         amount: Decimal
 
@@ -321,6 +334,9 @@ class Lead(Aggregate):
         policy: Policy
         due_at: datetime
 
+        def fold(self, lead: Lead) -> None:
+            lead.deadlines.pop(Policy(self.policy), None)
+
     class Escalated(Event):
         TOPIC = "lifecycle:Lead.Escalated"
         TYPE = "escalated"
@@ -329,14 +345,19 @@ class Lead(Aggregate):
         due_at: datetime
         owner: str | None
 
+        def fold(self, lead: Lead) -> None:
+            lead.deadlines.pop(Policy(self.policy), None)
+
     class OptOutExpired(Event):
         TOPIC = "lifecycle:Lead.OptOutExpired"
         TYPE = "opt_out_expired"
+        ORDERED = False  # a notice: the status stays, a late opt-in/out may predate it
         policy: Policy
         due_at: datetime
 
         def fold(self, lead: Lead) -> None:
             lead.opted_out = False
+            lead.deadlines.pop(Policy(self.policy), None)
 
     def __init__(self) -> None:
         # Everything a Lead has; Created.fold fills in the contact details.

@@ -170,6 +170,16 @@ def test_a_touch_more_than_five_minutes_in_the_future_is_refused(
     assert error.code == "occurred_in_future"
 
 
+def test_a_lead_created_more_than_five_minutes_in_the_future_is_refused(
+    memory_ledger: LeadLedger, clock: ManualClock
+) -> None:
+    later = clock.now() + timedelta(minutes=6)
+
+    error = refused(memory_ledger, None, "created", email="a@example.com", occurred_at=at(later))
+
+    assert error.code == "occurred_in_future"
+
+
 def test_a_state_change_older_than_the_latest_state_change_is_out_of_order(
     memory_ledger: LeadLedger, clock: ManualClock
 ) -> None:

@@ -1,0 +1,26 @@
+from uuid import uuid4
+
+from helpers import given_lead
+
+from lifecycle.application import LeadLedger
+
+
+def test_an_external_id_shaped_like_a_uuid_finds_its_lead(memory_ledger: LeadLedger) -> None:
+    external_id = str(uuid4())
+    lead = given_lead(memory_ledger, external_id=external_id)
+
+    assert str(memory_ledger.find(external_id).id) == lead
+
+
+def test_external_ids_are_stored_trimmed(memory_ledger: LeadLedger) -> None:
+    given_lead(memory_ledger, external_id="  crm-9 ")
+
+    assert memory_ledger.find("crm-9").external_id == "crm-9"
+
+
+def test_a_corrected_phone_is_stored_trimmed(memory_ledger: LeadLedger) -> None:
+    lead = given_lead(memory_ledger, "assigned", "disqualified")
+
+    memory_ledger.submit(lead, {"type": "reopened", "phone": "  +1555123  "}, "test")
+
+    assert memory_ledger.find(lead).phone == "+1555123"
