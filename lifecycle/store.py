@@ -150,8 +150,8 @@ def persistence_env(database_url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_LOCK_TIMEOUT": "10",
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "20",
+            "POSTGRES_POOL_SIZE": "2",  # connections opened up front; more on demand
+            "POSTGRES_MAX_OVERFLOW": "18",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]

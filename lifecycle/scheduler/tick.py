@@ -56,7 +56,8 @@ def tick(
 ) -> int:
     """Fires the timers due by `now` (at most `limit` deadlines, earliest first).
 
-    Returns how many timer events were recorded.
+    Returns how many timer events were recorded. `now` is normally the ledger's clock; an
+    earlier `now` fires only what was due by then, a later one nothing beyond the clock.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"tick needs an aware time, got naive {now.isoformat()}")
@@ -71,37 +72,43 @@ def tick(
         with _claimed(engine, now, after, size) as rows:
             if not rows:
                 break
-            fired += fire_chunk(parts.ledger, rows, now)
+            fired += fire_chunk(parts.ledger, rows)
         after = rows[-1]
         remaining = None if remaining is None else remaining - len(rows)
     parts.runner.catch_up(NAME)  # fired deadlines leave the table
     return fired
 
 
-def fire_chunk(ledger: LeadLedger, rows: Sequence[Due], now: datetime) -> int:
+def fire_chunk(ledger: LeadLedger, rows: Sequence[Due]) -> int:
     """Fires `rows` in one atomic batch; a row the lead refuses is isolated and skipped.
 
     On a write conflict the ledger re-runs the whole chunk from fresh state, where the timers
     another writer already recorded are no longer pending: nothing is recorded twice.
     """
     try:
-        return ledger.in_batch(lambda batch: _fire_rows(batch, rows, now))
+        return ledger.in_batch(lambda batch: _fire_rows(batch, rows))
     except LifecycleError as error:
         if len(rows) > 1:
-            return sum(fire_chunk(ledger, [row], now) for row in rows)
+            return sum(fire_chunk(ledger, [row]) for row in rows)
         row = rows[0]
         log.error("timer_not_fired", lead_id=str(row.lead_id), policy=row.policy.value,
                   due_at=row.due_at.isoformat(), code=error.code, reason=error.message)  # fmt: skip
         return 0
 
 
-def _fire_rows(batch: Batch, rows: Sequence[Due], now: datetime) -> int:
-    """Fires each row on its lead; counts the timer events recorded (earlier ones included)."""
+def _fire_rows(batch: Batch, rows: Sequence[Due]) -> int:
+    """Fires each row on its lead; counts the timer events recorded (earlier ones included).
+
+    The tick's `now` chose the rows; the lead is told the ledger's time, which is when the
+    events are recorded (their `recorded_at`) and which a timer must have reached to fire.
+    """
     recorded = 0
+    recorded_at = batch.ledger.clock()
+    batch.prefetch(row.lead_id for row in rows)  # one read for the chunk, not one per lead
     for row in rows:
         lead = batch.lead(row.lead_id)
         before = len(lead.pending_events)
-        lead.fire(row.policy, row.due_at, now)
+        lead.fire(row.policy, row.due_at, recorded_at)
         recorded += len(lead.pending_events) - before
     return recorded
 
