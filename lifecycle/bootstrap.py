@@ -16,6 +16,7 @@ from .application import Clock, LeadLedger, system_clock
 from .db import read_model_engine
 from .domain.rules import Rulebook
 from .projections.runner import Projection, ProjectionRunner
+from .scheduler.deadlines import DeadlinesProjection
 from .store import persistence_env
 
 DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
@@ -58,7 +59,7 @@ def load_rules(settings: Settings) -> Rulebook:
 
 def projections() -> list[Projection]:
     """Every read model, in the order they are caught up."""
-    return []
+    return [DeadlinesProjection()]
 
 
 def build(

@@ -61,7 +61,8 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # Not cached: tests and embedders may reconfigure logging after the first log line.
+        cache_logger_on_first_use=False,
     )
 
 

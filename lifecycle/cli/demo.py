@@ -11,6 +11,7 @@ from typing import Any
 
 from ..bootstrap import Services, Settings, build
 from ..domain.values import Stage, Status
+from ..scheduler.tick import tick
 from ..simulation import START, Simulation
 from .common import print_json, print_table, wants_json
 
@@ -55,6 +56,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         simulation = Simulation(
             services.ledger,
             clock.set,
+            tick=lambda now: tick(services, now),
             seed=args.seed,
             days=args.days,
             leads_per_day=args.leads_per_day,
