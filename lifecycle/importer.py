@@ -86,38 +86,57 @@ def run_import(
     return report
 
 
-def _run_chunk(batch: Batch, chunk: list[tuple[int, bytes]], actor: str) -> ImportReport:
-    _prefetch(batch, chunk)
-    report = ImportReport()
-    for number, raw in chunk:
-        if not raw.strip():
-            continue
-        try:
-            _run_line(batch, raw, actor, report)
-        except LifecycleError as error:
-            report.rejected.append(Rejection(number, error.as_dict()["error"]))
-        except Exception as error:
-            log.exception("import_line_failed", line=number, error_type=type(error).__name__)
-            body = {"code": "internal_error", "message": "this line could not be processed"}
-            report.rejected.append(Rejection(number, body))
-    return report
+@dataclass(frozen=True)
+class _Line:
+    """An import line parsed once: its reference and activity, or why it cannot be used."""
+
+    number: int
+    ref: str | None = None
+    body: dict[str, Any] | None = None
+    error: LifecycleError | None = None
 
 
-def _run_line(batch: Batch, raw: bytes, actor: str, report: ImportReport) -> None:
+def _parse(number: int, raw: bytes) -> _Line | None:
+    if not raw.strip():
+        return None
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise ValidationFailed(f"malformed JSON: {error}", fields={"line": "not JSON"}) from None
+        problem = ValidationFailed(f"malformed JSON: {error}", fields={"line": "not JSON"})
+        return _Line(number, error=problem)
     if not isinstance(body, dict):
-        raise ValidationFailed("a line must be a JSON object", fields={"line": "not an object"})
+        problem = ValidationFailed("a line must be a JSON object", fields={"line": "not an object"})
+        return _Line(number, error=problem)
     ref, activity_body = split_reference(body)
-    activity = act.parse_activity(activity_body)
-    if not isinstance(activity, act.Created) and ref is None:
+    return _Line(number, ref, activity_body)
+
+
+def _run_chunk(batch: Batch, chunk: list[tuple[int, bytes]], actor: str) -> ImportReport:
+    lines = [line for number, raw in chunk if (line := _parse(number, raw)) is not None]
+    _prefetch(batch, lines)
+    report = ImportReport()
+    for line in lines:
+        try:
+            _run_line(batch, line, actor, report)
+        except LifecycleError as error:
+            report.rejected.append(Rejection(line.number, error.as_dict()["error"]))
+        except Exception as error:
+            log.exception("import_line_failed", line=line.number, error_type=type(error).__name__)
+            body = {"code": "internal_error", "message": "this line could not be processed"}
+            report.rejected.append(Rejection(line.number, body))
+    return report
+
+
+def _run_line(batch: Batch, line: _Line, actor: str, report: ImportReport) -> None:
+    if line.error is not None:
+        raise line.error
+    activity = act.parse_activity(line.body)
+    if not isinstance(activity, act.Created) and line.ref is None:
         raise ValidationFailed(
             "a line needs a lead reference: lead_id, external_id or email",
             fields={"lead_id": "required"},
         )
-    recorded = batch.perform(ref, activity, actor)
+    recorded = batch.perform(line.ref, activity, actor)
     report.accepted += 1
     report.events += len(recorded.events)
     if isinstance(activity, act.Created):
@@ -125,27 +144,21 @@ def _run_line(batch: Batch, raw: bytes, actor: str, report: ImportReport) -> Non
         report.created += not recorded.deduplicated
 
 
-def _prefetch(batch: Batch, chunk: list[tuple[int, bytes]]) -> None:
+def _prefetch(batch: Batch, lines: list[_Line]) -> None:
     """Reads every lead and key the chunk will need in two queries instead of one per line."""
-    refs: list[str] = []
-    created: list[ContactDetails] = []
-    for _, raw in chunk:
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(body, dict):
-            continue
-        ref, fields = split_reference(body)
-        if ref:
-            refs.append(ref)
-        elif body.get("type") == "created":
-            email, external_id = fields.get("email"), fields.get("external_id")
-            created.append(ContactDetails(
-                email=email if isinstance(email, str) else None,
-                external_id=external_id if isinstance(external_id, str) else None,
-            ))  # fmt: skip
+    refs = [line.ref for line in lines if line.ref]
+    created = [
+        ContactDetails(
+            email=_text(line.body.get("email")), external_id=_text(line.body.get("external_id"))
+        )
+        for line in lines
+        if line.ref is None and line.body is not None and line.body.get("type") == "created"
+    ]
     batch.prefetch_refs(refs, created)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _merge(total: ImportReport, part: ImportReport) -> None:

@@ -67,6 +67,9 @@ class OrjsonTranscoder(Transcoder):
         return result
 
     def _marked(self, obj: Any, kind: type) -> dict[str, Any]:
+        if kind is datetime:
+            # orjson writes an aware datetime as the same ISO-8601 text as isoformat(), in Rust.
+            return {_TYPE: "datetime_iso", _DATA: obj}
         transcoding = self._by_type.get(kind)
         if transcoding is None:
             msg = f"no transcoding registered for {kind.__qualname__}"
