@@ -7,16 +7,35 @@ scheduler records them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+)
 from pydantic import ValidationError as PydanticError
 
 from .domain.errors import ValidationFailed
 from .domain.machine import TIMER_ACTIVITIES
 from .domain.values import Channel, ContactChannel, Region, TouchKind
 
+
+def _iso_text(value: Any) -> Any:
+    """Times are ISO-8601 text (CONTRACT.md §1); pydantic alone would read a number as Unix time."""
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("an ISO-8601 time with an offset, such as 2026-01-05T10:00:00Z")
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
@@ -24,7 +43,7 @@ Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 class _Activity(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Time | None = None
     actor: Name | None = None
 
 
@@ -40,7 +59,7 @@ class Created(_Activity):
     title: Name | None = None
     country: Name | None = None
     region: Region | None = None
-    employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     industry: Name | None = None
     source: Name | None = None
     campaign: Name | None = None
@@ -65,10 +84,10 @@ class Responded(_Activity):
 
 class Qualified(_Activity):
     type: Literal["qualified"]
-    budget: bool = False
-    authority: bool = False
-    need: bool = False
-    timeline: bool = False
+    budget: StrictBool = False
+    authority: StrictBool = False
+    need: StrictBool = False
+    timeline: StrictBool = False
     note: Text | None = None
 
 
@@ -133,7 +152,7 @@ class Touched(_Activity):
 
 class OptedOut(_Activity):
     type: Literal["opted_out"]
-    days: Annotated[int, Field(gt=0, le=3650)] | None = None
+    days: Annotated[StrictInt, Field(gt=0, le=3650)] | None = None
 
 
 class OptedIn(_Activity):

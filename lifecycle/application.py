@@ -182,12 +182,13 @@ class Batch:
     def resolve(self, ref: str) -> Lead:
         """A lead by id, external id or email (trimmed, case-insensitive)."""
         cleaned = (ref or "").strip()
-        candidates = (
-            _as_uuid(cleaned),
-            self._claimed_by(_key_of(cleaned)),
-            self._claimed_by(external_key(cleaned)),  # an external id may look like an email
+        candidates: tuple[Callable[[], UUID | None], ...] = (
+            lambda: _as_uuid(cleaned),
+            lambda: self._claimed_by(_key_of(cleaned)),
+            lambda: self._claimed_by(external_key(cleaned)),  # it may look like an email
         )
-        for lead_id in candidates:
+        for candidate in candidates:  # in order, reading no more than needed
+            lead_id = candidate()
             if lead_id is not None and isinstance(self.get(lead_id), Lead):
                 return self.lead(lead_id)
         raise NotFound(f"no lead matches {cleaned!r}", ref=cleaned)

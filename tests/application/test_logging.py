@@ -1,5 +1,6 @@
 import io
 import json
+import logging
 
 import structlog
 
@@ -15,6 +16,7 @@ def test_recorded_activities_are_logged_with_the_lead_id_and_no_personal_data(le
             structlog.processors.JSONRenderer(),
         ],
         logger_factory=structlog.PrintLoggerFactory(file=out),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         cache_logger_on_first_use=False,
     )
     try:
