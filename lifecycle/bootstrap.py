@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from .application import Clock, LeadLedger, system_clock
 from .db import read_model_engine
 from .domain.rules import Rulebook
+from .projections.catalog import read_models
 from .projections.runner import Projection, ProjectionRunner
 from .scheduler.deadlines import DeadlinesProjection
 from .store import persistence_env
@@ -57,9 +58,9 @@ def load_rules(settings: Settings) -> Rulebook:
     return load_rulebook(settings.config_path)
 
 
-def projections() -> list[Projection]:
+def projections(rules: Rulebook | None = None) -> list[Projection]:
     """Every read model, in the order they are caught up."""
-    return [DeadlinesProjection()]
+    return [*read_models(rules), DeadlinesProjection()]
 
 
 def build(
@@ -68,6 +69,6 @@ def build(
     rules = rules or load_rules(settings)
     ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
     engine = read_model_engine(settings.database_url)
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())
+    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections(rules))
     runner.create_tables()
     return Services(settings, rules, ledger, engine, runner, clock)

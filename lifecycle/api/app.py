@@ -1,0 +1,78 @@
+"""The FastAPI app over the services `bootstrap.build` made: routes, errors, logs, OpenAPI.
+
+`create_app` only wires; it starts nothing. `lifecycle serve` adds the background work (the
+scheduler sweep and the projection catch-up) around it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import text
+
+from ..bootstrap import Services
+from . import errors, events, leads, reports
+from .bodies import activity_schemas
+from .deps import ServicesDep
+from .errors import documented
+from .middleware import BodyLimit, RequestLog
+from .responses import JsonBody
+from .schemas import Health
+from .tokens import TokenStore
+
+DESCRIPTION = """\
+The lead lifecycle over HTTP (CONTRACT.md §4). Every `/v1` route needs
+`Authorization: Bearer <token>` (make one with `lifecycle token create`) with the route's
+scope; `admin` grants every scope. Errors are `{"error": {"code", "message", …}}`.
+POSTs accept an `Idempotency-Key`: the same key and body within 24 hours returns the first
+answer (with `Idempotent-Replayed: true`) and records nothing new.
+"""
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(title="lifecycle", version="1", description=DESCRIPTION)
+    app.state.services = services
+    app.state.tokens = TokenStore(services.engine)
+    app.state.tokens.create_table()
+    errors.install(app)
+    for module in (leads, events, reports):
+        app.include_router(module.router)
+    app.add_api_route(
+        "/healthz",
+        healthz,
+        methods=["GET"],
+        response_model=Health,
+        summary="Liveness and database check (no token)",
+        responses=documented(503),
+        tags=["health"],
+    )
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def healthz(services: ServicesDep) -> JsonBody:
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not ready", whatever the driver says
+        body = errors.error_body("unavailable", "the database does not answer")
+        return JsonBody(body, 503)
+    return JsonBody({"status": "ok"})
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the activity schemas the POST bodies refer to."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        document.setdefault("components", {}).setdefault("schemas", {}).update(activity_schemas())
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -1,0 +1,47 @@
+"""Bearer tokens and scopes as FastAPI dependencies: 401 without a valid token, 403 without scope.
+
+The caller's token name is put on the request state for the request log (never the token).
+The check is async: a token seen in the last seconds costs no thread-pool trip (which, under
+load, costs more than the request's own work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from .errors import Forbidden, Unauthorized
+from .tokens import Caller, TokenStore
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <token>`, from `lifecycle token create`",
+)
+
+
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting callers whose token has `scope` (or `admin`)."""
+
+    async def caller(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> Caller:
+        if credentials is None:
+            raise Unauthorized("an `Authorization: Bearer <token>` header is required")
+        tokens: TokenStore = request.app.state.tokens
+        found = tokens.remembered(credentials.credentials)
+        if found is None:  # not checked lately: ask the database, off the event loop
+            found = await run_in_threadpool(tokens.caller, credentials.credentials)
+        if found is None:
+            raise Unauthorized("the token is unknown or revoked")
+        request.state.token_name = found.name
+        if not found.may(scope):
+            raise Forbidden(f"the token lacks the {scope} scope", scope=scope)
+        return found
+
+    caller.__name__ = f"require_{scope.replace(':', '_')}"
+    return caller

@@ -1,0 +1,133 @@
+"""Every failure as the contract's error JSON with its documented status code, never a bare 500.
+
+The application raises `LifecycleError`s with stable codes; FastAPI raises its own validation
+and HTTP errors. Both are translated here, once, so routes never build an error body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from ..domain.errors import LifecycleError
+from ..logs import get_logger
+from .responses import JsonBody
+from .schemas import Error
+
+log = get_logger(__name__)
+
+STATUS_OF_CODE = {
+    "not_found": 404,
+    "transition_not_allowed": 409,
+    "soft_bant_not_met": 409,
+    "has_contact_channel": 409,
+    "conflict": 409,
+    "out_of_order": 422,
+    "occurred_in_future": 422,
+    "validation_error": 422,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "payload_too_large": 413,
+}
+_CODE_OF_STATUS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    503: "unavailable",
+}
+
+
+class Unauthorized(LifecycleError):
+    code = "unauthorized"
+
+
+class Forbidden(LifecycleError):
+    code = "forbidden"
+
+
+class PayloadTooLarge(LifecycleError):
+    code = "payload_too_large"
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **details}}
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LifecycleError, _rejected)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _crashed)
+
+
+def rejection(error: LifecycleError) -> JsonBody:
+    status = STATUS_OF_CODE.get(error.code, 422)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JsonBody(error.as_dict(), status_code=status, headers=headers)
+
+
+async def _rejected(_request: Request, error: LifecycleError) -> Response:
+    return rejection(error)
+
+
+async def _invalid(_request: Request, error: RequestValidationError) -> Response:
+    fields = invalid_fields(error.errors())
+    body = error_body("validation_error", f"invalid request: {', '.join(fields)}", fields=fields)
+    return JsonBody(body, status_code=422)
+
+
+async def _http(request: Request, error: HTTPException) -> Response:
+    code = _CODE_OF_STATUS.get(error.status_code, "validation_error")
+    body = error_body(code, str(error.detail))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_methods_at(request))
+    return JsonBody(body, status_code=error.status_code, headers=headers or None)
+
+
+async def _crashed(_request: Request, error: Exception) -> Response:
+    log.error("request_failed", error=type(error).__name__)
+    return JsonBody(error_body("internal_error", "the service failed; try again"), 500)
+
+
+def _methods_at(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def invalid_fields(problems: Iterable[Any]) -> dict[str, str]:
+    """`{"limit": "Input should be less than or equal to 500"}`: where, and what is wrong."""
+    fields: dict[str, str] = {}
+    for problem in problems:
+        location: Sequence[Any] = problem.get("loc", ())
+        if location and location[0] in ("query", "path", "header", "body", "cookie"):
+            location = location[1:]
+        fields[".".join(str(part) for part in location) or "body"] = str(problem.get("msg"))
+    return fields
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route can answer."""
+    meanings = {
+        401: "no valid bearer token (`unauthorized`)",
+        403: "the token lacks the route's scope (`forbidden`)",
+        404: "no such lead (`not_found`)",
+        409: "a state error: transition_not_allowed, soft_bant_not_met, has_contact_channel, "
+        "conflict",
+        413: "the body is over 64 KiB (`payload_too_large`)",
+        422: "validation_error, out_of_order or occurred_in_future",
+        503: "the database does not answer (`unavailable`)",
+    }
+    return {status: {"model": Error, "description": meanings[status]} for status in statuses}

@@ -1,0 +1,109 @@
+"""Records one activity for a caller, exactly once per `Idempotency-Key`.
+
+With a key, the request's `RequestKey` aggregate is saved in the same batch, hence the same
+atomic write, as the lead events it records (see `domain/requests.py`). A retry finds the key
+and is answered from the lead's history: the lead at the version the first request left it,
+and the events it recorded — byte for byte the first answer, with nothing new recorded. Two
+racing requests both try to create the key; the loser's write is refused, the ledger re-runs
+its batch, and the re-run finds the key. A crash leaves either both the events and the key or
+neither. Rejected requests record nothing, so they are not remembered: a retry re-runs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from ..activities import parse_activity
+from ..application import Batch, LeadLedger, Recorded
+from ..domain.errors import ValidationFailed
+from ..domain.lead import Lead
+from ..domain.requests import Answer, RequestKey, request_key
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lead: Lead
+    events: list[Lead.Event]
+    deduplicated: bool
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One activity as a caller sent it: `route` names the target (a lead, or a new one)."""
+
+    caller: str
+    route: str
+    ref: str | None
+    body: Any
+    key: str | None = None
+
+    def fingerprint(self) -> str:
+        canonical = orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(self.route.encode() + b"\n" + canonical).hexdigest()
+
+
+def record(ledger: LeadLedger, submission: Submission) -> Outcome:
+    """Validates and records the activity, or replays the answer remembered for its key."""
+    activity = parse_activity(submission.body)
+    key_id = request_key(submission.caller, submission.key) if submission.key else None
+    fingerprint = submission.fingerprint() if key_id else ""
+
+    def work(batch: Batch) -> Recorded | Answer:
+        remembered = batch.get(key_id) if key_id else None
+        if isinstance(remembered, RequestKey):
+            answer = remembered.remembered_at(ledger.clock())
+            if answer is not None:
+                return _same_request(answer, fingerprint)
+        recorded = batch.perform(submission.ref, activity, submission.caller)
+        if key_id is not None:
+            _remember(batch, key_id, remembered, recorded, fingerprint)
+        return recorded
+
+    result = ledger.in_batch(work)
+    if isinstance(result, Answer):
+        return _replay(ledger, result)
+    return Outcome(result.lead, result.events, result.deduplicated, replayed=False)
+
+
+def _same_request(answer: Answer, fingerprint: str) -> Answer:
+    if answer.fingerprint != fingerprint:
+        raise ValidationFailed(
+            "this Idempotency-Key was used for a different request in the last 24 hours",
+            fields={"Idempotency-Key": "reused with a different route or body"},
+        )
+    return answer
+
+
+def _remember(
+    batch: Batch,
+    key_id: UUID,
+    remembered: object,
+    recorded: Recorded,
+    fingerprint: str,
+) -> None:
+    last = recorded.lead.version
+    answer = Answer(
+        fingerprint=fingerprint,
+        lead_id=recorded.lead.id,
+        first_seq=last - len(recorded.events) + 1,
+        last_seq=last,
+        deduplicated=recorded.deduplicated,
+        answered_at=batch.ledger.clock(),
+    )
+    if isinstance(remembered, RequestKey):
+        remembered.remember_again(answer)
+    else:
+        batch.add(RequestKey.remember(key_id, answer))
+
+
+def _replay(ledger: LeadLedger, answer: Answer) -> Outcome:
+    lead: Lead = ledger.repository.get(answer.lead_id, version=answer.last_seq)
+    stored = ledger.events.get(answer.lead_id, gt=answer.first_seq - 1, lte=answer.last_seq)
+    events = [event for event in stored if isinstance(event, Lead.Event)]
+    return Outcome(lead, events, answer.deduplicated, replayed=True)

@@ -1,0 +1,155 @@
+"""`/v1/leads…`: create, record activities, read a lead (now or as of a time), list, timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from ..domain.errors import ValidationFailed
+from ..domain.values import Stage, Status
+from ..views import lead_json, timeline_entry, timeline_json
+from . import listing
+from .auth import require
+from .bodies import IdempotencyKey, body_of, json_body
+from .deps import ServicesDep
+from .errors import documented
+from .idempotency import Outcome, Submission, record
+from .params import IsoTime
+from .responses import JsonBody
+from .schemas import ActivityResult, CreatedLead, Lead, LeadPage, Timeline
+from .tokens import Caller
+
+router = APIRouter(prefix="/v1", tags=["leads"])
+
+Writer = Annotated[Caller, Depends(require("events:write"))]
+Reader = Annotated[Caller, Depends(require("leads:read"))]
+TimelineReader = Annotated[Caller, Depends(require("timeline:read"))]
+Body = Annotated[Any, Depends(json_body)]
+Ref = Annotated[
+    str,
+    Path(description="the lead's id, its external_id, or its email (case-insensitive)"),
+]
+REPLAYED = "Idempotent-Replayed"
+
+
+@router.post(
+    "/leads",
+    status_code=201,
+    response_model=CreatedLead,
+    summary="Create a lead (scope events:write)",
+    description="A `created` activity. 201 with the new lead, or 200 with the existing lead "
+    "and `deduplicated: true` when its email or external_id is known (the inquiry is then "
+    "recorded as a touch on it).",
+    responses={
+        200: {"model": CreatedLead, "description": "an existing lead (deduplicated)"},
+        **documented(401, 403, 409, 413, 422),
+    },
+    openapi_extra=body_of("Created"),
+)
+def create_lead(
+    caller: Writer, body: Body, services: ServicesDep, key: IdempotencyKey = None
+) -> Response:
+    _expect(body, created=True)
+    outcome = record(services.ledger, Submission(caller.name, "leads", None, body, key))
+    status = 200 if outcome.deduplicated else 201
+    return JsonBody(lead_json(outcome.lead, outcome.deduplicated), status, _headers(outcome))
+
+
+@router.post(
+    "/leads/{ref}/activities",
+    response_model=ActivityResult,
+    summary="Record an activity on a lead (scope events:write)",
+    description="Any client activity but `created` (CONTRACT.md §2); timer activities are "
+    "refused (422). Answers the lead after the activity and the events it recorded.",
+    responses=documented(401, 403, 404, 409, 413, 422),
+    openapi_extra=body_of("LeadActivity"),
+)
+def record_activity(
+    caller: Writer, ref: Ref, body: Body, services: ServicesDep, key: IdempotencyKey = None
+) -> Response:
+    _expect(body, created=False)
+    route = f"leads/{ref}/activities"
+    outcome = record(services.ledger, Submission(caller.name, route, ref, body, key))
+    answer = {
+        "lead": lead_json(outcome.lead),
+        "events": [timeline_entry(event) for event in outcome.events],
+    }
+    return JsonBody(answer, 200, _headers(outcome))
+
+
+@router.get(
+    "/leads",
+    response_model=LeadPage,
+    summary="List leads (scope leads:read)",
+    description="Leads in creation order (`created_at`, then id), filtered; follow "
+    "`next_cursor` for the next page. Filters read a projection, so they are eventually "
+    "consistent (within 2 s).",
+    responses=documented(401, 403, 422),
+)
+def list_leads(
+    _caller: Reader,
+    services: ServicesDep,
+    status: Status | None = None,
+    stage: Stage | None = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100, description="from next_cursor")] = None,
+) -> Response:
+    wanted = listing.Filters(status, stage, owner, source)
+    leads, next_cursor = listing.page(services, wanted, limit, cursor)
+    return JsonBody({"items": [lead_json(lead) for lead in leads], "next_cursor": next_cursor})
+
+
+@router.get(
+    "/leads/{ref}",
+    response_model=Lead,
+    summary="Read a lead (scope leads:read)",
+    responses=documented(401, 403, 404, 422),
+)
+def get_lead(
+    _caller: Reader,
+    ref: Ref,
+    services: ServicesDep,
+    as_of: Annotated[
+        IsoTime | None,
+        Query(description="the lead as it was at this time (ISO-8601 with an offset)"),
+    ] = None,
+) -> Response:
+    ledger = services.ledger
+    lead = ledger.lead_as_of(ref, as_of) if as_of else ledger.find(ref)
+    return JsonBody(lead_json(lead))
+
+
+@router.get(
+    "/leads/{ref}/timeline",
+    response_model=Timeline,
+    summary="A lead's timeline (scope timeline:read)",
+    description="Every event of the lead in `seq` order (1, 2, 3… no gaps).",
+    responses=documented(401, 403, 404, 422),
+)
+def get_timeline(_caller: TimelineReader, ref: Ref, services: ServicesDep) -> Response:
+    lead = services.ledger.find(ref)
+    return JsonBody(timeline_json(str(lead.id), services.ledger.lead_events(lead.id)))
+
+
+def _expect(body: Any, created: bool) -> None:
+    """`created` goes to POST /v1/leads, everything else to a lead's activities."""
+    if not isinstance(body, dict):
+        return  # parse_activity says what an activity is
+    kind = body.get("type")
+    if created and kind != "created":
+        raise ValidationFailed(
+            "POST /v1/leads takes a `created` activity; other activities go to "
+            "/v1/leads/{id}/activities",
+            fields={"type": "must be created"},
+        )
+    if not created and kind == "created":
+        raise ValidationFailed(
+            "a lead is created with POST /v1/leads", fields={"type": "created is not allowed"}
+        )
+
+
+def _headers(outcome: Outcome) -> dict[str, str] | None:
+    return {REPLAYED: "true"} if outcome.replayed else None

@@ -1,0 +1,124 @@
+"""`lifecycle serve`: the HTTP API, the scheduler sweep and the projection catch-up, one process.
+
+Several `serve` processes may share one PostgreSQL: timers fire once (`tick` locks the due rows
+with SKIP LOCKED and every fire re-checks the lead) and projections apply each event once
+(runners serialize on their position row). SIGTERM and Ctrl-C shut down in order: uvicorn
+stops accepting and finishes the requests in flight, then the sweep lets a running tick end,
+then the catch-up loop ends its batch. Every batch is one transaction, so nothing is ever
+half-written, whenever the process dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import structlog
+import uvicorn
+
+from ..api import create_app
+from ..bootstrap import Services
+from ..logs import get_logger
+from ..projections.runner import ProjectionRunner
+from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
+
+CATCH_UP_INTERVAL = 0.5
+# Events per catch-up transaction. On SQLite that transaction holds the database's write lock,
+# so appends wait behind it: small batches keep that wait to milliseconds (the runner's default
+# of 2000 suits a rebuild, not a server taking writes).
+CATCH_UP_BATCH = 200
+log = get_logger(__name__)
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        parents=[common],
+        help="run the HTTP API with the scheduler and the projections",
+        description="Serves the HTTP API (OpenAPI at /openapi.json) and, in the same process, "
+        "ticks the timers and keeps the read models caught up. Stop with SIGTERM or Ctrl-C.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"seconds between timer ticks (default {DEFAULT_INTERVAL:g})",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace, services: Services) -> int:
+    _log_at(args.log_level)
+    config = uvicorn.Config(
+        create_app(services),
+        host=args.host,
+        port=args.port,
+        log_config=None,  # our request log replaces uvicorn's access log
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    # uvicorn handles SIGTERM while it runs and raises it again once it has stopped; this
+    # handler then makes that a clean return (and covers a SIGTERM before uvicorn started).
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: _stop(server))
+    services.runner.batch_size = CATCH_UP_BATCH
+    catch_up = CatchUpLoop(services.runner)
+    sweep = start_sweep(services, services.clock, args.sweep_interval)
+    catch_up.start()
+    log.info("serving", host=args.host, port=args.port)
+    try:
+        server.run()
+    finally:
+        stop_sweep(sweep)
+        catch_up.stop()
+        log.info("stopped")
+    return 0
+
+
+class CatchUpLoop:
+    """Applies new events to every read model every `interval` seconds, in a thread.
+
+    A failed pass (the database restarting, say) is logged and retried on the next one: the
+    runner's batches are atomic, so a failure leaves nothing to repair.
+    """
+
+    def __init__(self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL) -> None:
+        self.runner = runner
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="catch-up", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.runner.catch_up()
+            except Exception:  # any failure: log it, try again next time
+                log.exception("catch_up_failed")
+            if self._stopping.wait(self.interval):
+                return
+
+
+def _stop(server: uvicorn.Server, _frame: FrameType | None = None) -> None:
+    server.should_exit = True
+
+
+def _log_at(level: str) -> None:
+    """The CLI logs warnings only; a server also logs a line per request (INFO)."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
+    )
