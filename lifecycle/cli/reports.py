@@ -1,0 +1,203 @@
+"""`lifecycle report NAME`, `lifecycle plan` and `lifecycle projections rebuild [NAME]`.
+
+Reports first catch the read models up with the log, then print the same JSON as the HTTP
+API (`--json`), one section as CSV (`--csv`), or readable tables. Bad options exit 2 with
+the `validation_error` JSON, like any other usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from typing import Any
+
+import orjson
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from ..bootstrap import Services
+from ..domain.errors import ValidationFailed
+from ..projections.attribution_models import Model
+from ..projections.reports import REPORTS, build_report
+from ..projections.reports.options import GOALS, GROUPS, STAGE_RATES
+from ..views import plain
+from .common import moment, print_error, print_json, print_table, wants_json
+
+# The section `--csv` prints unless `--section` names another one.
+MAIN_SECTION = {
+    "funnel": "rows", "status": "rows", "sla": "policies", "activity": "owners",
+    "time-in-status": "statuses", "attribution": "rows", "plan": "stages",
+}  # fmt: skip
+# Sections too long for a terminal table (still in --json and --csv --section).
+NOT_IN_TABLES = {"leads", "weekly"}
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    period = argparse.ArgumentParser(add_help=False)
+    period.add_argument(
+        "--from",
+        dest="start",
+        type=moment,
+        metavar="T",
+        help="only what occurred at or after T (ISO-8601 with an offset)",
+    )
+    period.add_argument(
+        "--to", dest="end", type=moment, metavar="T", help="only what occurred before T"
+    )
+    period.add_argument(
+        "--now",
+        type=moment,
+        metavar="T",
+        help="the time deadlines and current stays are judged at (default: now)",
+    )
+    period.add_argument("--csv", action="store_true", help="print one section as CSV")
+    period.add_argument("--section", metavar="KEY", help="the section --csv prints")  # fmt: skip
+
+    report = subparsers.add_parser(
+        "report", parents=[common, period], help="print a closed-loop report",
+        description="Closed-loop reports from the read models: funnel, status, sla, activity, "
+        "time-in-status, attribution. --group-by applies to funnel and status (source, "
+        "campaign, month, owner, region); sla and activity are by owner.",
+    )  # fmt: skip
+    report.add_argument(
+        "name",
+        metavar="NAME",
+        choices=[n for n in REPORTS if n != "plan"],
+        help="funnel | status | sla | activity | time-in-status | attribution",
+    )
+    report.add_argument("--group-by", choices=GROUPS, help="group rows by this")
+    report.add_argument(
+        "--model", choices=[m.value for m in Model], help="attribution model (default first_touch)"
+    )
+    report.add_argument("--goal", choices=GOALS, help="attribution goal (default customer)")
+    report.set_defaults(handler=run_report)  # fmt: skip
+
+    planner = subparsers.add_parser(
+        "plan", parents=[common, period], help="the reverse funnel for a revenue goal",
+        description="What a revenue goal needs at each funnel stage, per week and in sales "
+        "reps (seed 003 slides 61-71); with leads in the store, the actuals beside it. Rates "
+        "are fractions (0.5) or percentages (50%%); per-stage rates replace --conversion-rate.",
+    )  # fmt: skip
+    planner.add_argument("--revenue-goal", required=True, metavar="X")
+    planner.add_argument("--deal-size", required=True, metavar="Y")
+    planner.add_argument("--conversion-rate", metavar="R", help="one rate for every stage")
+    for name in STAGE_RATES:
+        planner.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="R")
+    planner.add_argument("--weeks", default="48", metavar="N", help="working weeks (48)")
+    planner.add_argument("--mqls-per-rep-week", default="8", metavar="N",
+                         help="MQLs one rep reviews a week (8)")  # fmt: skip
+    planner.set_defaults(handler=run_plan, name="plan")
+
+    projections = subparsers.add_parser("projections", parents=[common], help="read models")
+    actions = projections.add_subparsers(dest="projections_command", metavar="ACTION",
+                                         required=True, parser_class=type(projections))  # fmt: skip
+    rebuild = actions.add_parser(
+        "rebuild", parents=[common], help="rebuild read models from the start of the log",
+        description="Empties the read model NAME (default: all) and replays every event.",
+    )  # fmt: skip
+    rebuild.add_argument("projection", metavar="NAME", nargs="?", help="one projection")
+    rebuild.set_defaults(handler=run_rebuild)
+
+
+def run_report(args: argparse.Namespace, services: Services) -> int:
+    options = {"group_by": args.group_by, "model": args.model, "goal": args.goal}
+    if args.name == "time-in-status" and not (wants_json(args) or args.csv):
+        options["per_lead"] = False  # the per-lead dates are for JSON and CSV
+    return _print_report(args, services, options)
+
+
+def run_plan(args: argparse.Namespace, services: Services) -> int:
+    names = ("revenue_goal", "deal_size", "conversion_rate", "weeks", "mqls_per_rep_week",
+             *STAGE_RATES)  # fmt: skip
+    return _print_report(args, services, {name: getattr(args, name) for name in names})
+
+
+def run_rebuild(args: argparse.Namespace, services: Services) -> int:
+    runner = services.runner
+    if args.projection is not None and args.projection not in runner.projections:
+        known = ", ".join(runner.projections) or "none"
+        print_error(ValidationFailed(f"no projection named {args.projection!r} (known: {known})"))
+        return 2
+    names = [args.projection] if args.projection else list(runner.projections)
+    started = time.perf_counter()
+    events = runner.head()
+    if sys.stderr.isatty() and not wants_json(args):
+        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn())  # fmt: skip
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task("rebuilding", total=events or None)
+
+            def advance(position: int, head: int) -> None:
+                progress.update(task, completed=position, total=head)
+
+            runner.rebuild(args.projection, advance)
+    else:
+        runner.rebuild(args.projection)
+    seconds = time.perf_counter() - started
+    summary = {"rebuilt": names, "position": runner.head(), "seconds": round(seconds, 2)}
+    if wants_json(args):
+        print_json(summary)
+    else:
+        sys.stdout.write(f"Rebuilt {', '.join(names)} up to position {summary['position']} "
+                         f"in {summary['seconds']} s.\n")  # fmt: skip
+    return 0
+
+
+def _print_report(args: argparse.Namespace, services: Services, options: dict[str, Any]) -> int:
+    services.runner.catch_up()
+    options.update(start=args.start, end=args.end, now=args.now or services.clock())
+    try:
+        report = build_report(args.name, services.engine, services.rules, **options)
+    except ValidationFailed as error:
+        print_error(error)
+        return 2
+    if wants_json(args):
+        print_json(report)
+        return 0
+    if args.csv:
+        return _print_csv(report, args.section or MAIN_SECTION[args.name])
+    print_report_tables(args.name, plain(report))
+    return 0
+
+
+def _print_csv(report: dict[str, Any], section: str) -> int:
+    rows = report.get(section)
+    if not isinstance(rows, list):
+        sections = ", ".join(k for k, v in report.items() if isinstance(v, list))
+        print_error(ValidationFailed(f"no section {section!r} to print (sections: {sections})"))
+        return 2
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in plain(rows):
+        writer.writerow([_cell(row.get(column)) for column in columns])
+    return 0
+
+
+def print_report_tables(name: str, report: dict[str, Any]) -> None:
+    """A report as rich tables: its scalars on one line, then each list or flat dict.
+
+    `lifecycle demo` prints its reports with this too.
+    """
+    scalars = {k: v for k, v in report.items() if not isinstance(v, list | dict)}
+    if scalars:
+        sys.stdout.write(f"{name}: " + ", ".join(f"{k}={_cell(v)}" for k, v in scalars.items())
+                         + "\n")  # fmt: skip
+    for key, value in report.items():
+        if isinstance(value, dict) and value and not isinstance(next(iter(value.values())), dict):
+            print_table(key, list(value), [[_cell(v) for v in value.values()]])
+        elif isinstance(value, list) and value and key not in NOT_IN_TABLES:
+            columns = [c for c in dict.fromkeys(k for row in value for k in row)
+                       if not isinstance(value[0].get(c), dict)]  # fmt: skip
+            print_table(key, columns, [[_cell(row.get(c)) for c in columns] for row in value])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.6f}"
+    return str(value)

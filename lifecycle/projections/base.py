@@ -1,0 +1,154 @@
+"""What the read models share: times as integers, bulk upserts and chunked loads.
+
+Times are stored as UTC microseconds since the epoch (BIGINT). SQLite has no time type, and
+text or driver-converted datetimes compare, sort and round-trip differently on SQLite and
+PostgreSQL; integers are exact, identical on both engines and cheap to write in bulk.
+Reports turn them back into aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cache, lru_cache
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, Integer, Table
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# Rows per `IN (…)` list: far below SQLite's limit of 32,766 bound parameters.
+CHUNK = 1000
+
+
+def micros(moment: datetime) -> int:
+    """An aware datetime as UTC microseconds since the epoch."""
+    return (moment - EPOCH) // _MICROSECOND
+
+
+def moment(value: int) -> datetime:
+    """UTC microseconds since the epoch as an aware datetime in UTC."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+_DAY = 86_400_000_000
+
+
+def month_of(value: int) -> str:
+    """`2026-01`: the UTC calendar month of a time."""
+    return _calendar_of(value // _DAY)[1]
+
+
+def week_of(value: int) -> str:
+    """`2026-W02`: the ISO week (Monday to Sunday, UTC) of a time."""
+    return _calendar_of(value // _DAY)[0]
+
+
+@lru_cache(maxsize=4096)
+def _calendar_of(day: int) -> tuple[str, str]:
+    """The ISO week and the month of a day (days since the epoch): computed once per day."""
+    when = moment(day * _DAY)
+    year, week, _ = when.isocalendar()
+    return f"{year}-W{week:02d}", when.strftime("%Y-%m")
+
+
+def time_column(name: str, nullable: bool = True) -> Column[int]:
+    return Column(name, BigInteger, nullable=nullable)
+
+
+def position_column(name: str = "position", primary_key: bool = False) -> Column[int]:
+    """A position in the log. As a table's only key it is SQLite's rowid (INTEGER PRIMARY KEY),
+    so rows keyed by position are appended in key order: far cheaper than keys by lead id,
+    which land at random places in the index."""
+    kind = BigInteger().with_variant(Integer(), "sqlite")
+    return Column(name, kind, primary_key=primary_key, autoincrement=False, nullable=False)
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts `rows`, replacing those whose primary key exists, in one executemany."""
+    _write(conn, table, rows, upsert=True)
+
+
+def insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    _write(conn, table, rows, upsert=False)
+
+
+def _write(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], upsert: bool) -> None:
+    """One driver-level bulk write of plain tuples.
+
+    SQLAlchemy's executemany spends several microseconds per row building parameters; the
+    values here are already plain ints, strings and bools, so they go to the driver as they
+    are. SQLite takes one executemany of `INSERT … ON CONFLICT … DO UPDATE`; PostgreSQL a COPY
+    (an upsert COPYs into a temporary table first), because its executemany adapts and sends
+    each row separately, which made PostgreSQL replays four times slower.
+    """
+    if not rows:
+        return
+    columns = tuple(column.name for column in table.columns)
+    values = itemgetter(*columns)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, [values(row) for row in rows], upsert)
+        return
+    conn.exec_driver_sql(_statement(table, upsert), [values(row) for row in rows])
+
+
+def _copy(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[Any], upsert: bool
+) -> None:
+    target = f"_{table.name}_upserts" if upsert else table.name
+    cursor: Any = conn.connection.cursor()
+    try:
+        if upsert:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} "
+                f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+        with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if upsert:
+            cursor.execute(_statement(table, upsert=True, source=target))
+            cursor.execute(f"TRUNCATE {target}")
+    finally:
+        cursor.close()
+
+
+@cache
+def _statement(table: Table, upsert: bool, source: str | None = None) -> str:
+    """`INSERT … VALUES (?, …)` (SQLite), or `INSERT … SELECT * FROM source` (PostgreSQL),
+    with `ON CONFLICT … DO UPDATE` for an upsert."""
+    columns = [column.name for column in table.columns]
+    keys = [column.name for column in table.primary_key.columns]
+    rows = f"SELECT * FROM {source}" if source else f"VALUES ({', '.join('?' for _ in columns)})"
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) {rows}"
+    if upsert:
+        replace = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        statement += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {replace}"
+    return statement
+
+
+def rows_by_key(conn: Connection, table: Table, keys: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The rows of `table` whose single-column primary key is one of `keys`, as dicts.
+
+    Read through the driver like the writes: SQLAlchemy's result rows cost more than the
+    query here. SQLite gets chunks of `IN (…)`, PostgreSQL one `= ANY(array)`.
+    """
+    wanted = list(keys)
+    if not wanted:
+        return
+    (key,) = (column.name for column in table.primary_key.columns)
+    names = [column.name for column in table.columns]
+    select = f"SELECT {', '.join(names)} FROM {table.name} WHERE {key}"
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(f"{select} = ANY(%s)", (wanted,))
+            yield from (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+            return
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            cursor.execute(f"{select} IN ({', '.join('?' for _ in chunk)})", chunk)
+            yield from (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+    finally:
+        cursor.close()

@@ -1,0 +1,72 @@
+"""The plan (CONTRACT.md §6): the reverse funnel for a revenue goal, beside the actuals.
+
+The keys of `Plan.as_dict()` come first and unchanged. With leads in the store, `actuals`
+gives the funnel of the leads created in the period (or from the first lead to `now`), and
+`stages` puts each stage's target beside its actual: the target scaled to the period's length
+(`target_for_period`, the plan being for `weeks` weeks) and the attainment against it.
+Visitors are not recorded, so their actual is null.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ...domain.errors import ValidationFailed
+from ...domain.rules import Rulebook
+from ..base import micros, moment
+from ..facts import lead_facts
+from ..planner import plan
+from . import funnel
+from .common import ratio
+from .options import PLAN_OPTIONS, Options, Spec
+
+SPEC = Spec(accepts=PLAN_OPTIONS)
+STAGES = ("visitors", "leads", "mqls", "sqls", "opportunities", "customers")
+_WEEK = timedelta(weeks=1)
+
+
+def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+    inputs = options.plan
+    assert inputs is not None  # the spec accepts the plan options, so parse() filled them
+    try:
+        target = plan(inputs.revenue_goal, inputs.deal_size, inputs.rates, inputs.weeks,
+                      inputs.mqls_per_rep_week)  # fmt: skip
+    except ValueError as error:
+        raise ValidationFailed(str(error)) from None
+    result: dict[str, Any] = target.as_dict()
+    weeks = _weeks(conn, options)
+    if weeks is None:
+        return result
+    actual = funnel.build(conn, rules, Options(period=options.period)).get("total", {})
+    share = min(weeks / inputs.weeks, 1.0) if inputs.weeks else 1.0
+    result["actuals"] = {
+        **options.period.as_dict(),
+        "weeks": round(weeks, 2),
+        **{stage: actual.get(stage) for stage in STAGES},
+        "revenue": actual.get("revenue"),
+        "mqls_per_week": ratio(actual.get("mqls", 0), weeks, 2),
+    }
+    result["stages"] = [
+        {"stage": stage, "target": result[stage],
+         "target_for_period": round(result[stage] * share, 2),
+         "actual": actual.get(stage),
+         "attainment": ratio(actual[stage], result[stage] * share) if stage in actual else None}
+        for stage in STAGES
+    ]  # fmt: skip
+    return result
+
+
+def _weeks(conn: Connection, options: Options) -> float | None:
+    """The period's length in weeks; None when no lead was created in it."""
+    facts = lead_facts.c
+    first = conn.scalar(
+        select(func.min(facts.created_at)).where(*options.period.where(facts.created_at))
+    )
+    if first is None:
+        return None
+    start = options.period.start or moment(first)
+    end = options.period.end or options.now
+    return max(micros(end) - micros(start), 0) / (_WEEK / timedelta(microseconds=1))
