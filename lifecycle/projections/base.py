@@ -20,6 +20,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # Rows per `IN (…)` list: far below SQLite's limit of 32,766 bound parameters.
 CHUNK = 1000
+# PostgreSQL writes this many rows or more with COPY.
+COPY_ROWS = 500
 
 
 def micros(moment: datetime) -> int:
@@ -81,14 +83,18 @@ def _write(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], up
     values here are already plain ints, strings and bools, so they go to the driver as they
     are. SQLite takes one executemany of `INSERT … ON CONFLICT … DO UPDATE`; PostgreSQL a COPY
     (an upsert COPYs into a temporary table first), because its executemany adapts and sends
-    each row separately, which made PostgreSQL replays four times slower.
+    each row separately, which made PostgreSQL replays four times slower. Small writes (a live
+    catch-up) skip the temporary table, whose set-up costs more than it saves there.
     """
     if not rows:
         return
     columns = tuple(column.name for column in table.columns)
     values = itemgetter(*columns)
     if conn.dialect.name == "postgresql":
-        _copy(conn, table, columns, [values(row) for row in rows], upsert)
+        if len(rows) >= COPY_ROWS:
+            _copy(conn, table, columns, [values(row) for row in rows], upsert)
+        else:
+            conn.exec_driver_sql(_statement(table, upsert, marker="%s"), list(map(values, rows)))
         return
     conn.exec_driver_sql(_statement(table, upsert), [values(row) for row in rows])
 
@@ -115,12 +121,13 @@ def _copy(
 
 
 @cache
-def _statement(table: Table, upsert: bool, source: str | None = None) -> str:
-    """`INSERT … VALUES (?, …)` (SQLite), or `INSERT … SELECT * FROM source` (PostgreSQL),
-    with `ON CONFLICT … DO UPDATE` for an upsert."""
+def _statement(table: Table, upsert: bool, source: str | None = None, marker: str = "?") -> str:
+    """`INSERT … VALUES (?, …)`, or `INSERT … SELECT * FROM source`, with
+    `ON CONFLICT … DO UPDATE` for an upsert."""
     columns = [column.name for column in table.columns]
     keys = [column.name for column in table.primary_key.columns]
-    rows = f"SELECT * FROM {source}" if source else f"VALUES ({', '.join('?' for _ in columns)})"
+    values = f"VALUES ({', '.join(marker for _ in columns)})"
+    rows = f"SELECT * FROM {source}" if source else values
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) {rows}"
     if upsert:
         replace = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)

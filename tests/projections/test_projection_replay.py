@@ -105,7 +105,9 @@ def fresh_database(engine: str) -> Iterator[str]:
         return
     try:
         admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=2)
-    except psycopg.Error:
+    except psycopg.Error as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL not reachable at {POSTGRES}: {error}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES}")
     schema = f"r_{uuid4().hex[:12]}"
     with admin:

@@ -7,6 +7,8 @@ import zlib
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 
+from lifecycle.domain.values import Policy
+from lifecycle.projections import base
 from lifecycle.projections.catalog import read_models
 from lifecycle.projections.runner import ProjectionRunner
 
@@ -114,3 +116,23 @@ def test_tables_of_an_older_release_are_replaced_and_rebuilt(story, ledger, runn
     again.catch_up()
     with runner.engine.connect() as conn:
         assert conn.scalar(select(text("count(*)")).select_from(text("touches"))) == 6
+
+
+def all_rows(runner):
+    with runner.engine.connect() as conn:
+        return {
+            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
+            for projection in runner.projections.values()
+            for table in projection.tables()
+        }
+
+
+def test_bulk_writes_give_the_same_rows_as_small_ones(story, runner, monkeypatch):
+    history(story)
+    story.lead(3).then("assigned", 3, 9, owner="bob").fire(Policy.FIRST_ATTEMPT)
+    runner.catch_up()
+    small = all_rows(runner)
+    monkeypatch.setattr(base, "COPY_ROWS", 1)  # PostgreSQL: every write through COPY
+    runner.rebuild()
+    runner.rebuild()  # twice: the temporary tables are reused
+    assert all_rows(runner) == small
