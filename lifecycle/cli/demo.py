@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..bootstrap import Services, Settings, build
-from ..domain.values import Stage, Status
+from ..bootstrap import Settings, build
+from ..projections.reports import build_report
 from ..scheduler.tick import tick
 from ..simulation import START, Simulation
+from ..views import plain
 from .common import print_json, print_table, wants_json
+
+DEMO_REPORTS: dict[str, dict[str, Any]] = {
+    "status": {},
+    "funnel": {"group_by": "source"},
+    "sla": {},
+    "activity": {},
+    "attribution": {"model": "w_shaped", "goal": "customer"},
+}
 
 DEMO_DATABASE = "lifecycle-demo.db"
 
@@ -39,7 +47,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "working directory, recreated each run, unless --database-url is given).",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same story)")
-    demo.add_argument("--days", type=int, default=30, help="simulated days (default 30)")
+    demo.add_argument("--days", type=int, default=91, help="simulated days (default 91: a quarter)")
     demo.add_argument("--leads-per-day", type=float, default=10.0, help="new leads a weekday")
     demo.set_defaults(handler=run_demo, own_services=True)
 
@@ -62,7 +70,12 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             leads_per_day=args.leads_per_day,
         )
         result = simulation.run()
-        board = _status_board(services)
+        services.runner.catch_up()
+        reports = {
+            name: plain(build_report(name, services.engine, services.rules, now=clock.now(),
+                                     **options))
+            for name, options in DEMO_REPORTS.items()
+        }  # fmt: skip
         summary = {
             "leads": result.leads,
             "activities": result.activities,
@@ -72,34 +85,63 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             "seconds": round(time.perf_counter() - started, 1),
         }
         if wants_json(args):
-            print_json({"summary": summary, "status_by_stage": board})
+            print_json({"summary": summary, "reports": reports})
         else:
-            _print(summary, board)
+            _print(summary, reports)
     finally:
         services.close()
     return 0
 
 
-def _status_board(services: Services) -> dict[str, dict[str, int]]:
-    counts: Counter[tuple[Status, Stage]] = Counter()
-    for lead in services.ledger.all_leads():
-        counts[(lead.status, lead.stage)] += 1
-    return {
-        status.value: {stage.value: counts[(status, stage)] for stage in Stage}
-        for status in Status
-        if any(counts[(status, stage)] for stage in Stage)
-    }
-
-
-def _print(summary: dict[str, Any], board: dict[str, dict[str, int]]) -> None:
+def _print(summary: dict[str, Any], reports: dict[str, dict[str, Any]]) -> None:
+    """The highlights of each report; `lifecycle report NAME` shows every column."""
     print(
         f"Simulated {summary['simulated_days']} days: {summary['leads']} leads, "
         f"{summary['activities']} activities, {summary['timers_fired']} timer events "
         f"({summary['seconds']} s)."
     )
-    stages = [stage.value for stage in Stage]
-    rows = [
-        [status, *(row[s] or "" for s in stages), sum(row.values())]
-        for status, row in board.items()
-    ]
-    print_table("Leads by status and stage", ["status", *stages, "total"], rows)
+    status = reports["status"]
+    print_table("Leads by status", ["status", "leads"],
+                [[r["status"], r["count"]] for r in status["rows"] if r["count"]])  # fmt: skip
+    funnel = reports["funnel"]
+    print_table(
+        "Funnel by source (leads created in the quarter that reached each stage)",
+        ["source", "leads", "MQLs", "SQLs", "opps", "customers", "revenue", "lead→customer"],
+        [[r["group"], r["leads"], r["mqls"], r["sqls"], r["opportunities"], r["customers"],
+          _money(r["revenue"]), _percent(r["lead_to_customer"])]
+         for r in [*funnel["rows"], {**funnel["total"], "group": "all"}]],
+    )  # fmt: skip
+    print_table(
+        "SLA compliance",
+        ["policy", "due", "met", "breached", "compliance"],
+        [[r["policy"], r["due"], r["met"], r["breached"], _percent(r["compliance"])]
+         for r in reports["sla"]["policies"]],
+    )  # fmt: skip
+    print_table(
+        "Sales activity per owner (targets: 30 emails a week, 15 dials a month)",
+        ["owner", "attempts", "emails", "dials", "email weeks met", "dial months met"],
+        [[r["owner"], r["attempts"], r["emails"], r["dials"],
+          f"{r['email_weeks_met']}/{r['weeks']}", f"{r['dial_months_met']}/{r['months']}"]
+         for r in reports["activity"]["owners"]],
+    )  # fmt: skip
+    attribution = reports["attribution"]
+    print_table(
+        f"Won revenue by source, W-shaped attribution ({attribution['conversions']} customers)",
+        ["source", "credit", "revenue"],
+        [[r["source"], f"{r['credit']:.2f}", _money(r["revenue"])]
+         for r in attribution["by_source"]],
+    )  # fmt: skip
+    print_table(
+        "Conversion assists by content",
+        ["content", "assists"],
+        [[r["content"], r["assists"]] for r in attribution["assists"][:6]],
+    )
+    print("Every report in full: lifecycle --database-url sqlite:///lifecycle-demo.db report NAME")
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _money(value: float | None) -> str:
+    return "–" if value is None else f"${value:,.0f}"
