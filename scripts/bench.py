@@ -2,6 +2,9 @@
 
     python scripts/bench.py import [--leads 10000] [--database-url URL]
     python scripts/bench.py read [--events 1000] [--database-url URL]
+    python scripts/bench.py tick ...      # scripts/bench_tick.py: fires/s, empty-tick latency
+    python scripts/bench.py rebuild ...   # scripts/bench_rebuild.py: rebuild events/s, memory, lag
+    python scripts/bench.py http ...      # scripts/bench_http.py: appends/s and latency over HTTP
 
 Without --database-url each benchmark runs on a fresh SQLite file and, when PostgreSQL answers
 at LIFECYCLE_TEST_DATABASE_URL, on a fresh schema there too.
@@ -19,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 
@@ -165,7 +169,22 @@ def bench_read(args: argparse.Namespace) -> None:
         )
 
 
+DELEGATED = {"tick": "bench_tick.py", "rebuild": "bench_rebuild.py", "http": "bench_http.py"}
+
+
+def delegate(name: str, args: list[str]) -> int:
+    """Runs one of the larger benchmarks, which live in scripts of their own."""
+    import runpy
+
+    script = Path(__file__).resolve().parent / DELEGATED[name]
+    sys.argv = [str(script), *args]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] in DELEGATED:
+        return delegate(sys.argv[1], sys.argv[2:])
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
