@@ -13,65 +13,19 @@ at LIFECYCLE_TEST_DATABASE_URL, on a fresh schema there too.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from benchdb import database, engines
 
 from lifecycle.bootstrap import Settings, build
 from lifecycle.importer import run_import
 
-PG_URL = os.environ.get("LIFECYCLE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-
-@contextlib.contextmanager
-def fresh_database(engine: str) -> Iterator[str]:
-    if engine == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?schema={schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def engines(args: argparse.Namespace) -> list[str]:
-    if args.database_url:
-        return ["given"]
-    found = ["sqlite"]
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=2).close()
-        found.append("postgres")
-    except Exception as error:
-        print(f"(PostgreSQL skipped: {error})")
-    return found
-
-
-@contextlib.contextmanager
-def database(args: argparse.Namespace, engine: str) -> Iterator[str]:
-    if engine == "given":
-        yield args.database_url
-    else:
-        with fresh_database(engine) as url:
-            yield url
 
 
 def import_lines(leads: int) -> list[bytes]:

@@ -30,32 +30,19 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import psycopg
+from benchdb import PG_URL, fresh_database
 
-PG_URL = os.environ.get("LIFECYCLE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
 TOUCH = {"type": "touched", "kind": "page_view"}
 
 
 # ------------------------------------------------------------------------ databases
-@contextlib.contextmanager
-def fresh_database(engine: str, folder: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{folder}/bench.db"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?schema={schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def raw_commits_per_second(url: str, seconds: float = 2.0) -> float:

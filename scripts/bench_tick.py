@@ -14,18 +14,16 @@ file and, when PostgreSQL answers at LIFECYCLE_TEST_DATABASE_URL, on a fresh sch
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from benchdb import database, engines
 from sqlalchemy import text
 
 from lifecycle import activities
@@ -35,7 +33,6 @@ from lifecycle.projections.runner import ProjectionRunner
 from lifecycle.scheduler.deadlines import DeadlinesProjection, deadlines
 from lifecycle.scheduler.tick import due_query, tick
 
-PG_URL = os.environ.get("LIFECYCLE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 3, 16, 12, tzinfo=UTC)  # a Monday
 LEADS_PER_SAVE = 500
 ROWS_PER_INSERT = 50_000
@@ -45,47 +42,6 @@ ROWS_PER_INSERT = 50_000
 class Timers:
     ledger: LeadLedger
     runner: ProjectionRunner
-
-
-@contextlib.contextmanager
-def fresh_database(engine: str) -> Iterator[str]:
-    if engine == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?schema={schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def engines(args: argparse.Namespace) -> list[str]:
-    if args.database_url:
-        return ["given"]
-    found = ["sqlite"]
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=2).close()
-        found.append("postgres")
-    except Exception as error:
-        print(f"(PostgreSQL skipped: {error})")
-    return found
-
-
-@contextlib.contextmanager
-def database(args: argparse.Namespace, engine: str) -> Iterator[str]:
-    if engine == "given":
-        yield args.database_url
-    else:
-        with fresh_database(engine) as url:
-            yield url
 
 
 # ---------------------------------------------------------------------------------- setup

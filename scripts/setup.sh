@@ -12,7 +12,10 @@ stamp=.venv/.lifecycle-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing lifecycle and its dependencies into .venv" >&2
-  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  # This machine's pip configuration names package folders that may not exist; its warnings
+  # about them are noise, everything else pip says is kept.
+  quiet() { "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2); }
+  quiet .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+  quiet .venv/bin/python -m pip install --quiet -e ".[dev]"
   echo "$want" > "$stamp"
 fi
