@@ -35,6 +35,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Inspector
 
 from ..domain.lead import Lead
@@ -176,6 +178,8 @@ class ProjectionRunner:
     def _apply_batch(
         self, conn: Connection, projections: Sequence[Projection], limit: int
     ) -> tuple[int, int]:
+        if not projections:
+            return 0, 0
         # Lock in name order, so that two runners never wait on each other in a cycle.
         ordered = sorted(projections, key=lambda p: p.name)
         reached = {p.name: self._locked_position(conn, p.name) for p in ordered}
@@ -226,10 +230,18 @@ class ProjectionRunner:
             query = query.with_for_update()
         value = conn.scalar(query)
         if value is None:
-            conn.execute(positions.insert().values(name=name, position=0))
-            if conn.dialect.name == "postgresql":
-                value = conn.scalar(query)
+            # Two runners may meet a projection that has no position yet: one inserts it, the
+            # other's insert does nothing, and both then lock the one row.
+            conn.execute(_insert_once(conn).values(name=name, position=0))
+            value = conn.scalar(query)
         return int(value or 0)
+
+
+def _insert_once(conn: Connection) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING into `positions`, in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql_insert(positions).on_conflict_do_nothing(index_elements=["name"])
+    return sqlite_insert(positions).on_conflict_do_nothing(index_elements=["name"])
 
 
 def _tune_sqlite(conn: Connection) -> None:
