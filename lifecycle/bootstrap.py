@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from .application import Clock, LeadLedger, system_clock
-from .db import read_model_engine
+from .db import read_model_engine, schema_lock
 from .domain.rules import Rulebook
 from .projections.catalog import read_models
 from .projections.runner import Projection, ProjectionRunner
@@ -67,8 +67,9 @@ def build(
     settings: Settings, clock: Clock = system_clock, rules: Rulebook | None = None
 ) -> Services:
     rules = rules or load_rules(settings)
-    ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
-    engine = read_model_engine(settings.database_url)
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections(rules))
-    runner.create_tables()
+    with schema_lock(settings.database_url):
+        ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
+        engine = read_model_engine(settings.database_url)
+        runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections(rules))
+        runner.create_tables()
     return Services(settings, rules, ledger, engine, runner, clock)

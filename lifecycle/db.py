@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -38,3 +40,30 @@ def _sqlite_write_locks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def schema_lock(database_url: str) -> Iterator[None]:
+    """Serializes table creation across processes starting at once on one PostgreSQL.
+
+    Concurrent `CREATE TABLE IF NOT EXISTS` can fail ("tuple concurrently updated"); holding
+    a session-level advisory lock while the event store and the read models create their
+    tables makes the second process wait and then find them. SQLite needs nothing: its
+    writers already take turns.
+    """
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        yield
+        return
+    import psycopg
+
+    url = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+
+
+_SCHEMA_LOCK = 0x11FEC7C1E  # "lifecycle": any constant shared by every process
