@@ -126,8 +126,17 @@ def transcoder() -> OrjsonTranscoder:
     return result
 
 
+# Recently used leads stay in memory; a hit costs one query for newer events (written by other
+# processes) and a copy, instead of reading and replaying the whole history.
+AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+
+
 def persistence_env(database_url: str) -> dict[str, str]:
     """eventsourcing settings for a `sqlite:///path` or `postgresql://…` URL."""
+    return {**_engine_env(database_url), **AGGREGATE_CACHE}
+
+
+def _engine_env(database_url: str) -> dict[str, str]:
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
         path = (
