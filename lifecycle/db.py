@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,12 +49,15 @@ def schema_lock(database_url: str) -> Iterator[None]:
 
     Concurrent `CREATE TABLE IF NOT EXISTS` can fail ("tuple concurrently updated"); holding
     a session-level advisory lock while the event store and the read models create their
-    tables makes the second process wait and then find them. SQLite needs nothing: its
-    writers already take turns.
+    tables makes the second process wait and then find them. On SQLite, switching a new file
+    to WAL does not wait for other connections ("database is locked"): an flock on the
+    database file serializes start-up (SQLite's own locks are fcntl locks, which flock does
+    not touch).
     """
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
-        yield
+        with _file_lock(database_url.removeprefix("sqlite:///")):
+            yield
         return
     import psycopg
 
@@ -67,3 +71,16 @@ def schema_lock(database_url: str) -> Iterator[None]:
 
 
 _SCHEMA_LOCK = 0x11FEC7C1E  # "lifecycle": any constant shared by every process
+
+
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    if not path or path.startswith((":memory:", "file:")):
+        yield
+        return
+    with open(path, "ab") as handle:  # noqa: PTH123 - creates the empty database if missing
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -103,7 +103,8 @@ def _remember(
 
 
 def _replay(ledger: LeadLedger, answer: Answer) -> Outcome:
-    lead: Lead = ledger.repository.get(answer.lead_id, version=answer.last_seq)
+    lead = ledger.load(answer.lead_id, version=answer.last_seq)
+    assert isinstance(lead, Lead)
     stored = ledger.events.get(answer.lead_id, gt=answer.first_seq - 1, lte=answer.last_seq)
     events = [event for event in stored if isinstance(event, Lead.Event)]
     return Outcome(lead, events, answer.deduplicated, replayed=True)
