@@ -176,15 +176,19 @@ def _check_holiday_region(country: str | None, subdivision: str | None) -> None:
         if subdivision is not None:
             raise ValueError(f"subdivision: {subdivision!r} needs a country")
         return
-    try:
-        holidays.country_holidays(country)
-    except NotImplementedError as error:
+    supported = _supported_regions()
+    if country not in supported:
         raise ValueError(
             f"country: no public holidays known for {country!r} (an ISO 3166-1 code, e.g. 'DE')"
-        ) from error
-    if subdivision is None:
-        return
-    try:
-        holidays.country_holidays(country, subdiv=subdivision)
-    except NotImplementedError as error:
-        raise ValueError(f"subdivision: {country} has no subdivision {subdivision!r}") from error
+        )
+    if subdivision is not None and subdivision not in supported[country]:
+        raise ValueError(f"subdivision: {country} has no subdivision {subdivision!r}")
+
+
+@lru_cache(maxsize=1)
+def _supported_regions() -> dict[str, frozenset[str]]:
+    """Every country code `holidays` knows, with its subdivision codes."""
+    return {
+        code: frozenset(subdivisions)
+        for code, subdivisions in holidays.list_supported_countries().items()
+    }
