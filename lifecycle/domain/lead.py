@@ -27,7 +27,7 @@ from .errors import (
 from .routing import Prospect
 from .rules import Context
 from .scoring import Profile
-from .sla import overdue, updated
+from .sla import STOPPED_BY, overdue, updated
 from .values import (
     ATTEMPT_STATUSES,
     ContactChannel,
@@ -41,10 +41,6 @@ from .values import (
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 
-# Activities after which the first-attempt and MQL follow-up clocks stop: the lead was worked.
-_WORKED = (Policy.FIRST_ATTEMPT, Policy.MQL_FOLLOW_UP)
-# Activities that close communication stop the attempt clocks too.
-_CLOSED = (*_WORKED, Policy.AUTO_NURTURE, Policy.CADENCE)
 # Statuses in which a new MQL can be followed up by an attempt: elsewhere the lead is already
 # in conversation (progressing), handed on (qualified) or closed, and the clock could only breach.
 _AWAITING_FOLLOW_UP = frozenset({Status.RAW, Status.OPEN, Status.NURTURE, *ATTEMPT_STATUSES})
@@ -445,7 +441,7 @@ class Lead(Aggregate):
         status = self._decide("attempted", ctx)
         sla = ctx.rules.sla
         start = {Policy.AUTO_NURTURE: ctx.occurred_at + sla.auto_nurture}
-        stop: tuple[Policy, ...] = _WORKED
+        stop: tuple[Policy, ...] = STOPPED_BY["attempted"]
         cadence_due = self.deadlines.get(Policy.CADENCE)
         if self.cadence_started_at is None and not self.responded:
             start[Policy.CADENCE] = ctx.occurred_at + sla.cadence_window
@@ -467,7 +463,7 @@ class Lead(Aggregate):
 
     def respond(self, channel: str | None, ctx: Context) -> None:
         status = self._decide("responded", ctx)
-        deadlines = updated(self.deadlines, stop=(*_CLOSED, Policy.PASSED_FOLLOW_UP))
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["responded"])
         self._trigger(Lead.Responded, ctx, status, deadlines=deadlines, channel=channel)
 
     def qualify(self, bant: dict[str, bool], note: str | None, ctx: Context) -> None:
@@ -477,7 +473,7 @@ class Lead(Aggregate):
                 "Soft-BANT needs at least 2 of budget, authority, need and timeline",
                 met=[name for name, met in bant.items() if met],
             )
-        deadlines = updated(self.deadlines, stop=_CLOSED)
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["qualified"])
         self._trigger(
             Lead.Qualified,
             ctx,
@@ -492,12 +488,12 @@ class Lead(Aggregate):
 
     def disqualify(self, reason: str, ctx: Context) -> None:
         status = self._decide("disqualified", ctx)
-        deadlines = updated(self.deadlines, stop=(*_CLOSED, Policy.PASSED_FOLLOW_UP))
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["disqualified"])
         self._trigger(Lead.Disqualified, ctx, status, deadlines=deadlines, reason=reason)
 
     def nurture(self, reason: str | None, ctx: Context) -> None:
         status = self._decide("nurtured", ctx)
-        deadlines = updated(self.deadlines, stop=(*_CLOSED, Policy.PASSED_FOLLOW_UP))
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["nurtured"])
         self._trigger(Lead.Nurtured, ctx, status, deadlines=deadlines, reason=reason)
 
     def mark_bad_data(self, channel: ContactChannel, reason: str | None, ctx: Context) -> None:
@@ -512,7 +508,7 @@ class Lead(Aggregate):
                 f"the lead still has a working {remaining}: it is not bad data",
                 channel=remaining,
             )
-        deadlines = updated(self.deadlines, stop=_CLOSED)
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["bad_data"])
         self._trigger(
             Lead.MarkedBadData, ctx, status, deadlines=deadlines, channel=channel, reason=reason
         )
@@ -548,13 +544,13 @@ class Lead(Aggregate):
 
     def accept(self, ctx: Context) -> None:
         status = self._decide("accepted", ctx)
-        deadlines = updated(self.deadlines, stop=(Policy.PASSED_FOLLOW_UP,))
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["accepted"])
         self._trigger(Lead.Accepted, ctx, status, stage=Stage.SQL, deadlines=deadlines)
 
     def open_opportunity(self, amount: Decimal, opportunity_id: str | None, ctx: Context) -> None:
         status = self._decide("opportunity_created", ctx)
         _check_amount(amount)
-        deadlines = updated(self.deadlines, stop=(Policy.PASSED_FOLLOW_UP,))
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["opportunity_created"])
         self._trigger(
             Lead.OpportunityCreated,
             ctx,
@@ -572,7 +568,7 @@ class Lead(Aggregate):
 
     def lose(self, reason: str | None, ctx: Context) -> None:
         status = self._decide("lost", ctx)
-        deadlines = updated(self.deadlines, stop=_CLOSED)
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["lost"])
         self._trigger(Lead.Lost, ctx, status, deadlines=deadlines, reason=reason)
 
     def touch(self, touch: Touch, ctx: Context) -> None:
@@ -598,12 +594,12 @@ class Lead(Aggregate):
         if days is not None and days <= 0:
             raise ValidationFailed("days must be positive", fields={"days": "must be > 0"})
         start = {Policy.OPT_OUT_EXPIRY: ctx.occurred_at + timedelta(days=days)} if days else {}
-        deadlines = updated(self.deadlines, start, stop=(Policy.OPT_OUT_EXPIRY,))
+        deadlines = updated(self.deadlines, start, stop=STOPPED_BY["opted_out"])
         self._trigger(Lead.OptedOut, ctx, status, deadlines=deadlines, days=days)
 
     def opt_in(self, ctx: Context) -> None:
         status = self._decide("opted_in", ctx)
-        deadlines = updated(self.deadlines, stop=(Policy.OPT_OUT_EXPIRY,))
+        deadlines = updated(self.deadlines, stop=STOPPED_BY["opted_in"])
         self._trigger(Lead.OptedIn, ctx, status, deadlines=deadlines)
 
     # ------------------------------------------------------------------ timers

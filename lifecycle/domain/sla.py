@@ -19,6 +19,30 @@ Deadlines = Mapping[Policy, datetime]
 NO_DEADLINES: Deadlines = MappingProxyType({})
 
 
+_WORKED = (Policy.FIRST_ATTEMPT, Policy.MQL_FOLLOW_UP)
+_CLOSED = (*_WORKED, Policy.AUTO_NURTURE, Policy.CADENCE)
+
+# Which clocks each activity stops (met, when it happened by the deadline). The aggregate
+# applies it when deciding; the SLA report reads it to judge activities recorded late. The
+# cadence is also met by its last attempt in time, and `attempted` restarts auto-nurture:
+# the aggregate handles those two itself.
+STOPPED_BY: Mapping[str, tuple[Policy, ...]] = MappingProxyType(
+    {
+        "attempted": _WORKED,
+        "responded": (*_CLOSED, Policy.PASSED_FOLLOW_UP),
+        "qualified": _CLOSED,
+        "disqualified": (*_CLOSED, Policy.PASSED_FOLLOW_UP),
+        "nurtured": (*_CLOSED, Policy.PASSED_FOLLOW_UP),
+        "bad_data": _CLOSED,
+        "lost": _CLOSED,
+        "accepted": (Policy.PASSED_FOLLOW_UP,),
+        "opportunity_created": (Policy.PASSED_FOLLOW_UP,),
+        "opted_out": (Policy.OPT_OUT_EXPIRY,),
+        "opted_in": (Policy.OPT_OUT_EXPIRY,),
+    }
+)
+
+
 @dataclass(frozen=True)
 class SlaPolicies:
     first_attempt_business_hours: float = 4.0

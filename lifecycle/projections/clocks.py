@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 
 from ..domain.lead import Lead
+from ..domain.sla import STOPPED_BY
 from ..domain.values import Policy
 from .base import micros, position_column, rows_by_key, time_column, upsert
 from .runner import Envelope, metadata
@@ -48,15 +49,10 @@ SLA_POLICIES = (
     Policy.CADENCE.value,
     Policy.PASSED_FOLLOW_UP.value,
 )
-_WORKED = ("attempted", "responded", "qualified", "disqualified", "nurtured", "bad_data", "lost")
+# Which activities meet each clock: the domain's own table, turned around.
 STOPPERS = {
-    Policy.FIRST_ATTEMPT.value: frozenset(_WORKED),
-    Policy.MQL_FOLLOW_UP.value: frozenset(_WORKED),
-    # The cadence stops on a response or a closing activity, or on its last attempt in time.
-    Policy.CADENCE.value: frozenset(_WORKED) - {"attempted"},
-    Policy.PASSED_FOLLOW_UP.value: frozenset(
-        {"responded", "disqualified", "nurtured", "accepted", "opportunity_created"}
-    ),
+    policy: frozenset(activity for activity, stops in STOPPED_BY.items() if Policy(policy) in stops)
+    for policy in SLA_POLICIES
 }
 _TIMERS = frozenset({Lead.SlaBreached, Lead.Escalated})
 
