@@ -21,14 +21,17 @@ def utc(moment: datetime | None) -> str | None:
 
 def plain(value: Any) -> Any:
     """A JSON-ready copy: enums by value, times in UTC, money as numbers."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value  # the common case first: most values are already plain
+    if kind is dict:
+        return {plain(key): plain(item) for key, item in value.items()}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
         return utc(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {plain(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [plain(item) for item in value]
     return value

@@ -8,6 +8,7 @@ rules, read a clock or log: they run again on every replay.
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -354,6 +355,18 @@ class Lead(Aggregate):
         def fold(self, lead: Lead) -> None:
             lead.opted_out = False
             lead.deadlines.pop(Policy(self.policy), None)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Lead:
+        """A copy safe to mutate: every attribute is immutable but these containers.
+
+        eventsourcing copies each cached aggregate before a command; the generic deepcopy
+        walked every datetime and enum and cost more than replaying a short history.
+        """
+        copied = copy(self)
+        copied.stage_entered = dict(self.stage_entered)
+        copied.deadlines = dict(self.deadlines)
+        copied._pending_events = list(self._pending_events)
+        return copied
 
     def __init__(self) -> None:
         # Everything a Lead has; Created.fold fills in the contact details.
