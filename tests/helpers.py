@@ -8,12 +8,18 @@ error = refused(ledger, lead, "won", amount="10")
 
 from __future__ import annotations
 
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import pytest
+import structlog
 
+from lifecycle import logs
 from lifecycle.application import LeadLedger, Recorded
 from lifecycle.domain.errors import LifecycleError
 
@@ -92,3 +98,23 @@ def refused(
 def types_of(ledger: LeadLedger, lead_id: str) -> list[str]:
     """The lead's event types, in order."""
     return [event.TYPE for event in ledger.lead_events(ledger.find(lead_id).id)]
+
+
+@contextmanager
+def json_logs() -> Iterator[io.StringIO]:
+    """Renders structlog lines as JSON into a buffer, through the redaction processor."""
+    out = io.StringIO()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            logs.redact_personal_data,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield out
+    finally:
+        structlog.reset_defaults()

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 from typing import Any
 
-import structlog
 from conftest import Api, Headers
-from helpers import created
-
-from lifecycle import logs
+from helpers import created, json_logs
 
 
 def logged(api: Api, *requests: tuple[str, str, dict[str, Any]]) -> tuple[list[Any], str]:
-    out = io.StringIO()
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            logs.redact_personal_data,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(file=out),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        cache_logger_on_first_use=False,
-    )
-    try:
+    with json_logs() as out:
         for method, url, options in requests:
             api.client.request(method, url, **options)
-    finally:
-        structlog.reset_defaults()
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     return [line for line in lines if line["event"] == "request"], out.getvalue()
 

@@ -1,25 +1,12 @@
-import io
 import json
-import logging
 
-import structlog
+from helpers import json_logs
 
 from lifecycle import logs
 
 
 def test_recorded_activities_are_logged_with_the_lead_id_and_no_personal_data(ledger):
-    out = io.StringIO()
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            logs.redact_personal_data,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(file=out),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        cache_logger_on_first_use=False,
-    )
-    try:
+    with json_logs() as out:
         body = {
             "type": "created",
             "email": "Secret.Person@example.com",
@@ -29,8 +16,6 @@ def test_recorded_activities_are_logged_with_the_lead_id_and_no_personal_data(le
         }
         lead = ledger.submit(None, body, "test").lead
         ledger.submit(str(lead.id), {"type": "assigned", "owner": "na-bdr-1"}, "test")
-    finally:
-        structlog.reset_defaults()
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["activity"] for line in lines] == ["created", "assigned"]
     assert {line["lead_id"] for line in lines} == {str(lead.id)}
