@@ -7,6 +7,7 @@ import time; tests pass their own settings and clock.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from .projections.catalog import read_models
 from .projections.runner import Projection, ProjectionRunner
 from .scheduler.deadlines import DeadlinesProjection
 from .store import persistence_env
+from .writer import GroupWriter
 
 DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
+POSTGRES_WRITERS = 2
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,24 @@ class Services:
     engine: Engine
     runner: ProjectionRunner
     clock: Clock = field(default=system_clock)
+    _writer: GroupWriter | None = field(default=None, init=False, repr=False)
+    _writer_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def writer(self) -> GroupWriter:
+        """The group-committing writer of the HTTP API, started on first use: one thread on
+        SQLite (one write lock), several on PostgreSQL."""
+        with self._writer_lock:
+            if self._writer is None:
+                sqlite = self.settings.database_url.startswith("sqlite")
+                threads = 1 if sqlite else POSTGRES_WRITERS
+                self._writer = GroupWriter(self.ledger, threads=threads)
+            return self._writer
 
     def close(self) -> None:
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
         self.ledger.close()
         self.engine.dispose()
 

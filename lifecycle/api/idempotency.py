@@ -11,8 +11,10 @@ neither. Rejected requests record nothing, so they are not remembered: a retry r
 
 from __future__ import annotations
 
+import copy
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +52,15 @@ class Submission:
 
 def record(ledger: LeadLedger, submission: Submission) -> Outcome:
     """Validates and records the activity, or replays the answer remembered for its key."""
+    return finish(ledger, ledger.in_batch(prepare(ledger, submission)))
+
+
+def prepare(ledger: LeadLedger, submission: Submission) -> Callable[[Batch], Recorded | Answer]:
+    """Validates the activity (raising its error now) and returns the work that records it.
+
+    The work may run in a group with other requests' (`GroupWriter`): it returns a copy of
+    the lead as this activity left it, never the batch's own aggregate.
+    """
     activity = parse_activity(submission.body)
     key_id = request_key(submission.caller, submission.key) if submission.key else None
     fingerprint = submission.fingerprint() if key_id else ""
@@ -63,9 +74,13 @@ def record(ledger: LeadLedger, submission: Submission) -> Outcome:
         recorded = batch.perform(submission.ref, activity, submission.caller)
         if key_id is not None:
             _remember(batch, key_id, remembered, recorded, fingerprint)
-        return recorded
+        return replace(recorded, lead=copy.deepcopy(recorded.lead))
 
-    result = ledger.in_batch(work)
+    return work
+
+
+def finish(ledger: LeadLedger, result: Recorded | Answer) -> Outcome:
+    """The answer to the request: what it recorded, or the first answer replayed."""
     if isinstance(result, Answer):
         return _replay(ledger, result)
     return Outcome(result.lead, result.events, result.deduplicated, replayed=False)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
+from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
+from ..domain.requests import Answer
 from ..domain.values import Stage, Status
 from ..views import lead_json, timeline_entry, timeline_json
 from . import listing
@@ -14,7 +18,7 @@ from .auth import require
 from .bodies import IdempotencyKey, body_of, json_body
 from .deps import ServicesDep
 from .errors import documented
-from .idempotency import Outcome, Submission, record
+from .idempotency import Outcome, Submission, finish, prepare
 from .params import IsoTime
 from .responses import JsonBody
 from .schemas import ActivityResult, CreatedLead, Lead, LeadPage, Timeline
@@ -47,11 +51,11 @@ REPLAYED = "Idempotent-Replayed"
     },
     openapi_extra=body_of("Created"),
 )
-def create_lead(
+async def create_lead(
     caller: Writer, body: Body, services: ServicesDep, key: IdempotencyKey = None
 ) -> Response:
     _expect(body, created=True)
-    outcome = record(services.ledger, Submission(caller.name, "leads", None, body, key))
+    outcome = await _record(services, Submission(caller.name, "leads", None, body, key))
     status = 200 if outcome.deduplicated else 201
     return JsonBody(lead_json(outcome.lead, outcome.deduplicated), status, _headers(outcome))
 
@@ -65,12 +69,12 @@ def create_lead(
     responses=documented(401, 403, 404, 409, 413, 422),
     openapi_extra=body_of("LeadActivity"),
 )
-def record_activity(
+async def record_activity(
     caller: Writer, ref: Ref, body: Body, services: ServicesDep, key: IdempotencyKey = None
 ) -> Response:
     _expect(body, created=False)
     route = f"leads/{ref}/activities"
-    outcome = record(services.ledger, Submission(caller.name, route, ref, body, key))
+    outcome = await _record(services, Submission(caller.name, route, ref, body, key))
     answer = {
         "lead": lead_json(outcome.lead),
         "events": [timeline_entry(event) for event in outcome.events],
@@ -132,6 +136,18 @@ def get_lead(
 def get_timeline(_caller: TimelineReader, ref: Ref, services: ServicesDep) -> Response:
     lead = services.ledger.find(ref)
     return JsonBody(timeline_json(str(lead.id), services.ledger.lead_events(lead.id)))
+
+
+async def _record(services: Services, submission: Submission) -> Outcome:
+    """Validates here, records on the group writer (no thread-pool trip), answers.
+
+    A replayed answer is read back from the store, off the event loop.
+    """
+    work = prepare(services.ledger, submission)
+    result = await asyncio.wrap_future(services.writer.submit(work, submission.ref))
+    if isinstance(result, Answer):
+        return await run_in_threadpool(finish, services.ledger, result)
+    return finish(services.ledger, result)
 
 
 def _expect(body: Any, created: bool) -> None:
