@@ -7,19 +7,24 @@ database: starts `lifecycle serve`, creates leads, then
   1. saturation: closed-loop clients (keep-alive, one request in flight each) posting one
      `touched` activity per request, at several concurrencies: the best requests/s;
   2. half load: an open-loop schedule at half that rate; latency is measured from each
-     request's scheduled time (no coordinated omission): p50 / p99;
+     request's scheduled time (no coordinated omission): p50 / p99 / max;
   3. the engine's raw single-row commit rate, measured in the same run on the same database
      (one connection, one INSERT + COMMIT per row, the store's own durability settings), and
      the ratio of appends/s to it.
-The client runs on the same 2 cores as the server: read the figures as a floor.
+The load generator is lean (asyncio, raw keep-alive HTTP/1.1, pre-encoded requests) and runs
+in a process of its own, but on the same 2 cores as the server: read the figures as a floor.
+The CPU time per request of the load generator and of the server shows where the CPU goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import multiprocessing
 import os
 import random
+import resource
 import signal
 import socket
 import sqlite3
@@ -27,11 +32,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -39,7 +47,9 @@ from benchdb import PG_URL, fresh_database
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
-TOUCH = {"type": "touched", "kind": "page_view"}
+TOUCH = b'{"type":"touched","kind":"page_view"}'
+OPEN_LOOP_CONNECTIONS = 8  # connected before the half-load clock starts
+MAX_CONNECTIONS = 64  # the half-load pool grows on demand up to this
 
 
 # ------------------------------------------------------------------------ databases
@@ -90,13 +100,14 @@ class Server:
              "--database-url", url],
             cwd=folder, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
-        self.headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        self.token = token.stdout.strip()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--database-url", url, "--log-level", "warning"],
+            [*CLI, "serve", "--port", str(self.port), "--database-url", url,
+             "--log-level", "warning"],
             cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -108,7 +119,14 @@ class Server:
         raise SystemExit("serve did not start")
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, headers=self.headers, timeout=30)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=30)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the serve process has used so far, all its threads."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rpartition(")")[2].split()  # from field 3 (state) on
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -125,95 +143,286 @@ def create_leads(server: Server, count: int) -> list[str]:
         ]
 
 
-# --------------------------------------------------------------------------- load
-def saturation(server: Server, leads: list[str], workers: int, seconds: float) -> float:
-    """Closed loop: `workers` clients, each sending the next request when one returns."""
+# ----------------------------------------------------------------- load generator
+# Everything here runs in the load process: see `Load`.
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send the appends, and as whom."""
+
+    port: int
+    token: str
+    leads: tuple[str, ...]
+    host: str = "127.0.0.1"
+
+    def requests(self) -> list[bytes]:
+        """One pre-encoded `touched` append per lead."""
+        return [
+            (
+                f"POST /v1/leads/{quote(lead, safe='')}/activities HTTP/1.1\r\n"
+                f"Host: {self.host}:{self.port}\r\n"
+                f"Authorization: Bearer {self.token}\r\n"
+                "Content-Type: application/json\r\n"
+                f"Content-Length: {len(TOUCH)}\r\n\r\n"
+            ).encode()
+            + TOUCH
+            for lead in self.leads
+        ]
+
+
+@dataclass
+class LoadResult:
+    """What one load phase saw, measured in the load process."""
+
+    statuses: Counter[int]  # responses by status; 0 counts transport errors
+    elapsed: float  # seconds
+    cpu: float  # the load process's user + system seconds
+    connections: int
+    reconnects: int  # after the server closed a connection, or a transport error
+    latencies: list[float] = field(default_factory=list)  # ms after each scheduled time
+
+    @property
+    def requests(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def failures(self) -> dict[int, int]:
+        return {status: n for status, n in sorted(self.statuses.items()) if status != 200}
+
+
+class Connection:
+    """A keep-alive HTTP/1.1 connection; it reconnects when the server has closed it."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.connects = 0
+
+    @property
+    def reconnects(self) -> int:
+        return max(self.connects - 1, 0)
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.streams is None or self.streams[0].at_eof():
+            self.close()
+            self.streams = await asyncio.open_connection(self.target.host, self.target.port)
+            self.connects += 1
+        return self.streams
+
+    async def send(self, request: bytes) -> int:
+        """Send one request, read its whole response: its status, 0 on a transport error."""
+        try:
+            reader, writer = await self.connect()
+            writer.write(request)
+            status, keep_alive = await read_response(reader)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            self.close()
+            return 0
+        if not keep_alive:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one response: its status, and whether the connection stays open after it."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *headers = head[:-4].split(b"\r\n")
+    version, status = status_line.split(b" ", 2)[:2]
+    keep_alive = version == b"HTTP/1.1"
+    length: int | None = None
+    chunked = False
+    for header in headers:
+        name, _, value = header.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = value.strip().lower().endswith(b"chunked")
+        elif name == b"connection":
+            keep_alive = b"close" not in value.lower() and (
+                keep_alive or b"keep-alive" in value.lower()
+            )
+    code = int(status)
+    if chunked:
+        await read_chunked(reader)
+    elif length is not None:
+        await reader.readexactly(length)
+    elif code not in (204, 304):  # no length: the body runs to the end of the connection
+        await reader.read()
+        keep_alive = False
+    return code, keep_alive
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> None:
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        await reader.readexactly(size + 2)  # the chunk and its CRLF
+    while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, then the empty line
+        pass
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def saturate(target: Target, clients: int, seconds: float) -> LoadResult:
+    """Closed loop: `clients` connections, each sending the next request when one returns."""
+    requests = target.requests()
+    connections = [Connection(target) for _ in range(clients)]
+    for connection in connections:
+        await connection.connect()  # connected before the clock starts
+    statuses: Counter[int] = Counter()
     stop_at = time.perf_counter() + seconds
-    counts = [0] * workers
-    errors: list[int] = []
 
-    def work(i: int) -> None:
-        rng = random.Random(i)
-        with server.client() as client:
-            while time.perf_counter() < stop_at:
-                lead = rng.choice(leads)
-                response = client.post(f"/v1/leads/{lead}/activities", json=TOUCH)
-                if response.status_code == 200:
-                    counts[i] += 1
-                else:
-                    errors.append(response.status_code)
+    async def client(connection: Connection, rng: random.Random) -> None:
+        while time.perf_counter() < stop_at:
+            statuses[await connection.send(rng.choice(requests))] += 1
 
-    started = time.perf_counter()
-    _in_threads(workers, work)
-    elapsed = time.perf_counter() - started
-    if errors:
-        print(f"    ({len(errors)} errors: {sorted(set(errors))})")
-    return sum(counts) / elapsed
+    started, cpu = time.perf_counter(), cpu_seconds()
+    await asyncio.gather(*(client(c, random.Random(i)) for i, c in enumerate(connections)))
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    for connection in connections:
+        connection.close()
+    return _result(statuses, elapsed, cpu, connections)
 
 
-def open_loop(server: Server, leads: list[str], rate: float, seconds: float) -> list[float]:
-    """Requests scheduled at `rate`/s; latency (ms) counted from each scheduled time."""
-    total = int(rate * seconds)
-    interval = 1 / rate
-    workers = 32
+async def open_loop(target: Target, rate: float, seconds: float) -> LoadResult:
+    """Requests scheduled at `rate`/s, each sent on a free connection from a pool that grows
+    on demand; latency (ms) counted from each scheduled time."""
+    requests = target.requests()
+    rng = random.Random(0)
+    connections = [Connection(target) for _ in range(OPEN_LOOP_CONNECTIONS)]
+    free: asyncio.Queue[Connection] = asyncio.Queue()
+    for connection in connections:
+        await connection.connect()  # connected before the clock starts
+        free.put_nowait(connection)
+    statuses: Counter[int] = Counter()
     latencies: list[float] = []
-    lock = threading.Lock()
-    start = [0.0]
 
-    def set_start() -> None:
-        start[0] = time.perf_counter() + 0.05
+    async def send(request: bytes, due: float) -> None:
+        if free.empty() and len(connections) < MAX_CONNECTIONS:
+            connection = Connection(target)
+            connections.append(connection)
+        else:
+            connection = await free.get()
+        statuses[await connection.send(request)] += 1
+        latencies.append((time.perf_counter() - due) * 1000)
+        free.put_nowait(connection)
 
-    ready = threading.Barrier(workers, action=set_start)
-
-    def work(i: int) -> None:
-        rng = random.Random(i)
-        with server.client() as client:
-            client.get("/healthz")  # connected before the clock starts
-            ready.wait()
-            for n in range(i, total, workers):
-                due = start[0] + n * interval
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                client.post(f"/v1/leads/{rng.choice(leads)}/activities", json=TOUCH)
-                with lock:
-                    latencies.append((time.perf_counter() - due) * 1000)
-
-    _in_threads(workers, work)
-    return latencies
-
-
-def _in_threads(count: int, work: Callable[[int], None]) -> None:
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = 1 / rate
+    tasks = []
+    started, cpu = time.perf_counter(), cpu_seconds()
+    for n in range(int(rate * seconds)):
+        due = started + n * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(rng.choice(requests), due)))
+    await asyncio.gather(*tasks)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    for connection in connections:
+        connection.close()
+    return _result(statuses, elapsed, cpu, connections, latencies)
 
 
+def _result(
+    statuses: Counter[int],
+    elapsed: float,
+    cpu: float,
+    connections: list[Connection],
+    latencies: list[float] | None = None,
+) -> LoadResult:
+    reconnects = sum(c.reconnects for c in connections)
+    return LoadResult(statuses, elapsed, cpu, len(connections), reconnects, latencies or [])
+
+
+def _in_loop(
+    phase: Callable[..., Coroutine[object, object, LoadResult]], *args: object
+) -> LoadResult:
+    """Run one load phase on a fresh event loop (uvloop's when installed)."""
+    try:
+        import uvloop
+
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(phase(*args))
+
+
+class Load:
+    """The load generator: one spawned process of its own; this side only collects results."""
+
+    def __init__(self) -> None:
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+    def saturate(self, target: Target, clients: int, seconds: float) -> LoadResult:
+        return self.pool.submit(_in_loop, saturate, target, clients, seconds).result()
+
+    def open_loop(self, target: Target, rate: float, seconds: float) -> LoadResult:
+        return self.pool.submit(_in_loop, open_loop, target, rate, seconds).result()
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+# --------------------------------------------------------------------------- runs
 def run(engine: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as name, fresh_database(engine, Path(name)) as url:
+    with (
+        tempfile.TemporaryDirectory() as name,
+        fresh_database(engine, Path(name)) as url,
+        contextlib.closing(Load()) as load,
+    ):
         server = Server(url, Path(name))
         try:
-            leads = create_leads(server, args.leads)
-            saturation(server, leads, 4, 1.0)  # warm up
-            best, best_workers = 0.0, 0
-            for workers in args.workers:
-                rate = saturation(server, leads, workers, args.seconds)
-                print(f"  {engine}: {workers:>2} clients: {rate:,.0f} appends/s")
-                if rate > best:
-                    best, best_workers = rate, workers
+            target = Target(server.port, server.token, tuple(create_leads(server, args.leads)))
+            load.saturate(target, 4, 1.0)  # warm up (and start the load process)
+            runs: list[tuple[float, int, LoadResult, float]] = []
+            for clients in args.workers:
+                server_cpu = server.cpu_seconds()
+                result = load.saturate(target, clients, args.seconds)
+                server_cpu = server.cpu_seconds() - server_cpu
+                rate = result.statuses[200] / result.elapsed
+                print(
+                    f"  {engine}: {clients:>2} clients: {rate:,.0f} appends/s; CPU per request: "
+                    f"load generator {_micros(result.cpu, result)}, "
+                    f"server {_micros(server_cpu, result)}{_oddities(result)}"
+                )
+                runs.append((rate, clients, result, server_cpu))
+            rate, clients, saturated, server_cpu = max(runs, key=lambda r: r[0])
             time.sleep(args.settle)  # the read models catch up on the saturation runs first
-            latencies = open_loop(server, leads, best / 2, args.seconds)
+            half = load.open_loop(target, rate / 2, args.seconds)
         finally:
             server.stop()
         raw = raw_commits_per_second(url)
-    cut = statistics.quantiles(latencies, n=100)
+    cut = statistics.quantiles(half.latencies, n=100)
     print(
-        f"{engine}: saturation {best:,.0f} appends/s ({best_workers} clients); at half load "
-        f"({best / 2:,.0f}/s) p50 {cut[49]:.1f} ms, p99 {cut[98]:.1f} ms; raw single-row "
-        f"commits {raw:,.0f}/s; appends/commit limit = {best / raw:.2f}"
+        f"{engine}: saturation {rate:,.0f} appends/s ({clients} clients; CPU per request: "
+        f"load generator {_micros(saturated.cpu, saturated)}, "
+        f"server {_micros(server_cpu, saturated)}); "
+        f"at half load ({rate / 2:,.0f}/s) p50 {cut[49]:.1f} ms, p99 {cut[98]:.1f} ms, "
+        f"max {max(half.latencies):.1f} ms (load generator {_micros(half.cpu, half)}/request, "
+        f"{half.connections} connections{_oddities(half)}); raw single-row commits {raw:,.0f}/s; "
+        f"appends/commit limit = {rate / raw:.2f}"
     )
+
+
+def _micros(seconds: float, result: LoadResult) -> str:
+    return f"{seconds / max(result.requests, 1) * 1e6:,.0f} µs"
+
+
+def _oddities(result: LoadResult) -> str:
+    """Non-200 answers (0: transport errors) and reconnects, if any."""
+    notes = [f"non-200 {result.failures}"] if result.failures else []
+    if result.reconnects:
+        notes.append(f"{result.reconnects} reconnects")
+    return f"; {', '.join(notes)}" if notes else ""
 
 
 def main() -> int:
@@ -223,7 +432,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--leads", type=int, default=200)
     parser.add_argument("--settle", type=float, default=5.0, help="pause before half load")
-    parser.add_argument("--workers", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[4, 8, 16, 32], help="saturation concurrencies"
+    )
     parser.add_argument("--engine", choices=["sqlite", "postgres"], action="append")
     args = parser.parse_args()
     engines = args.engine or ["sqlite", "postgres"]
