@@ -30,18 +30,34 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> Caller:
-        if credentials is None:
-            raise Unauthorized("an `Authorization: Bearer <token>` header is required")
-        tokens: TokenStore = request.app.state.tokens
-        found = tokens.remembered(credentials.credentials)
-        if found is None:  # not checked lately: ask the database, off the event loop
-            found = await run_in_threadpool(tokens.caller, credentials.credentials)
-        if found is None:
-            raise Unauthorized("the token is unknown or revoked")
-        request.state.token_name = found.name
-        if not found.may(scope):
-            raise Forbidden(f"the token lacks the {scope} scope", scope=scope)
-        return found
+        return await _admit(request, credentials, scope)
 
     caller.__name__ = f"require_{scope.replace(':', '_')}"
     return caller
+
+
+async def authorize(request: Request, scope: str) -> Caller:
+    """`require(scope)` as a plain call, for routes that skip dependency injection (its
+    solving costs more than the rest of a write); such routes document `SECURITY`."""
+    return await _admit(request, await _bearer(request), scope)
+
+
+# OpenAPI: the operation takes the bearer token.
+SECURITY: list[dict[str, list[str]]] = [{_bearer.scheme_name: []}]
+
+
+async def _admit(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str
+) -> Caller:
+    if credentials is None:
+        raise Unauthorized("an `Authorization: Bearer <token>` header is required")
+    tokens: TokenStore = request.app.state.tokens
+    found = tokens.remembered(credentials.credentials)
+    if found is None:  # not checked lately: ask the database, off the event loop
+        found = await run_in_threadpool(tokens.caller, credentials.credentials)
+    if found is None:
+        raise Unauthorized("the token is unknown or revoked")
+    request.state.token_name = found.name
+    if not found.may(scope):
+        raise Forbidden(f"the token lacks the {scope} scope", scope=scope)
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..bootstrap import Services
@@ -14,8 +14,8 @@ from ..domain.requests import Answer
 from ..domain.values import Stage, Status
 from ..views import lead_json, timeline_entry, timeline_json
 from . import listing
-from .auth import require
-from .bodies import IdempotencyKey, body_of, json_body
+from .auth import authorize, require
+from .bodies import idempotency_key, json_body, write_operation
 from .deps import ServicesDep
 from .errors import documented
 from .idempotency import Outcome, Submission, finish, prepare
@@ -26,10 +26,8 @@ from .tokens import Caller
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
-Writer = Annotated[Caller, Depends(require("events:write"))]
 Reader = Annotated[Caller, Depends(require("leads:read"))]
 TimelineReader = Annotated[Caller, Depends(require("timeline:read"))]
-Body = Annotated[Any, Depends(json_body)]
 Ref = Annotated[
     str,
     Path(description="the lead's id, its external_id, or its email (case-insensitive)"),
@@ -49,13 +47,10 @@ REPLAYED = "Idempotent-Replayed"
         200: {"model": CreatedLead, "description": "an existing lead (deduplicated)"},
         **documented(401, 403, 409, 413, 422),
     },
-    openapi_extra=body_of("Created"),
+    openapi_extra=write_operation("Created"),
 )
-async def create_lead(
-    caller: Writer, body: Body, services: ServicesDep, key: IdempotencyKey = None
-) -> Response:
-    _expect(body, created=True)
-    outcome = await _record(services, Submission(caller.name, "leads", None, body, key))
+async def create_lead(request: Request) -> Response:
+    outcome = await _record(request, "leads", None)
     status = 200 if outcome.deduplicated else 201
     return JsonBody(lead_json(outcome.lead, outcome.deduplicated), status, _headers(outcome))
 
@@ -67,14 +62,10 @@ async def create_lead(
     description="Any client activity but `created` (CONTRACT.md §2); timer activities are "
     "refused (422). Answers the lead after the activity and the events it recorded.",
     responses=documented(401, 403, 404, 409, 413, 422),
-    openapi_extra=body_of("LeadActivity"),
+    openapi_extra=write_operation("LeadActivity"),
 )
-async def record_activity(
-    caller: Writer, ref: Ref, body: Body, services: ServicesDep, key: IdempotencyKey = None
-) -> Response:
-    _expect(body, created=False)
-    route = f"leads/{ref}/activities"
-    outcome = await _record(services, Submission(caller.name, route, ref, body, key))
+async def record_activity(request: Request, ref: Ref) -> Response:
+    outcome = await _record(request, f"leads/{ref}/activities", ref)
     answer = {
         "lead": lead_json(outcome.lead),
         "events": [timeline_entry(event) for event in outcome.events],
@@ -138,11 +129,19 @@ def get_timeline(_caller: TimelineReader, ref: Ref, services: ServicesDep) -> Re
     return JsonBody(timeline_json(str(lead.id), services.ledger.lead_events(lead.id)))
 
 
-async def _record(services: Services, submission: Submission) -> Outcome:
-    """Validates here, records on the group writer (no thread-pool trip), answers.
+async def _record(request: Request, route: str, ref: str | None) -> Outcome:
+    """Checks the token, reads the body and key (in FastAPI's order: 401/403 first), then
+    validates here and records on the group writer (no thread-pool trip).
 
-    A replayed answer is read back from the store, off the event loop.
+    Write routes take the request itself instead of declaring dependencies: solving them
+    cost more than the rest of an append. A replayed answer is read back off the event loop.
     """
+    caller = await authorize(request, "events:write")
+    body = await json_body(request)
+    key = idempotency_key(request)
+    _expect(body, created=ref is None)
+    services: Services = request.app.state.services
+    submission = Submission(caller.name, route, ref, body, key)
     work = prepare(services.ledger, submission)
     result = await asyncio.wrap_future(services.writer.submit(work, submission.ref))
     if isinstance(result, Answer):

@@ -63,3 +63,15 @@ def test_every_operation_answers_as_its_schema_says(
     case.call_and_validate(
         app=api.app, headers=headers, excluded_checks=[checks.positive_data_acceptance]
     )
+
+
+def test_every_v1_operation_declares_the_bearer_token_and_posts_the_idempotency_key():
+    document = _document()
+    for path, operations in document["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for method, operation in operations.items():
+            assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            assert ("Idempotency-Key" in headers) == (method == "post"), (method, path)
+    assert "HTTPBearer" in document["components"]["securitySchemes"]
