@@ -66,5 +66,12 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
     )
 
 
+def set_level(level: str) -> None:
+    """Logs `level` and above from now on (`info` for a server's request lines)."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
+    )
+
+
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)

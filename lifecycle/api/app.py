@@ -6,13 +6,17 @@ scheduler sweep and the projection catch-up) around it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
-from ..bootstrap import Services
+from ..bootstrap import Services, Settings, build
+from ..logs import configure, set_level
 from . import errors, events, leads, reports
 from .bodies import activity_schemas
 from .deps import ServicesDep
@@ -22,6 +26,7 @@ from .responses import JsonBody
 from .schemas import Health
 from .tokens import TokenStore
 
+WORKER_LOG_LEVEL = "LIFECYCLE_SERVE_LOG_LEVEL"
 DESCRIPTION = """\
 The lead lifecycle over HTTP (CONTRACT.md §4). Every `/v1` route needs
 `Authorization: Bearer <token>` (make one with `lifecycle token create`) with the route's
@@ -31,8 +36,17 @@ answer (with `Idempotent-Replayed: true`) and records nothing new.
 """
 
 
-def create_app(services: Services) -> FastAPI:
-    app = FastAPI(title="lifecycle", version="1", description=DESCRIPTION)
+def create_app(services: Services, close_at_shutdown: bool = False) -> FastAPI:
+    """The app over `services`; with `close_at_shutdown` it closes them when the server stops
+    (a worker process owns its services; otherwise the caller does)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_at_shutdown:
+            services.close()
+
+    app = FastAPI(title="lifecycle", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     app.state.tokens = TokenStore(services.engine)
     app.state.tokens.create_table()
@@ -52,6 +66,17 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one `lifecycle serve --workers N` process (a uvicorn factory).
+
+    The parent hands its settings down in the environment: LIFECYCLE_DATABASE_URL,
+    LIFECYCLE_CONFIG and `WORKER_LOG_LEVEL`.
+    """
+    configure()
+    set_level(os.environ.get(WORKER_LOG_LEVEL, "info"))
+    return create_app(build(Settings.from_env()), close_at_shutdown=True)
 
 
 def healthz(services: ServicesDep) -> JsonBody:

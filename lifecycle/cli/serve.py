@@ -1,5 +1,11 @@
 """`lifecycle serve`: the HTTP API, the scheduler sweep and the projection catch-up, one process.
 
+`--workers N` (N > 1) serves HTTP from N worker processes sharing the socket (uvicorn's
+supervisor restarts any that dies); the main process keeps the sweep and the catch-up, which
+need no more than one runner each. Workers are independent writers of the same store: each
+has its own group writer and caches, kept coherent by the store (a cached lead is brought up
+to date before each use, and a stale write is refused and re-run).
+
 Several `serve` processes may share one PostgreSQL: timers fire once (`tick` locks the due rows
 with SKIP LOCKED and every fire re-checks the lead) and projections apply each event once
 (runners serialize on their position row). SIGTERM and Ctrl-C shut down in order: uvicorn
@@ -11,21 +17,23 @@ half-written, whenever the process dies.
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import signal
 import threading
 from types import FrameType
 from typing import Any
 
-import structlog
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from ..api import create_app
+from ..api.app import WORKER_LOG_LEVEL
 from ..bootstrap import Services
-from ..logs import get_logger
+from ..logs import get_logger, set_level
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 
+WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
 # Events per catch-up transaction. On SQLite that transaction holds the database's write lock,
 # so appends wait behind it: small batches keep that wait to milliseconds (the runner's default
@@ -51,36 +59,70 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"seconds between timer ticks (default {DEFAULT_INTERVAL:g})",
     )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="HTTP worker processes (default 1: everything in one process); with N > 1 the "
+        "main process runs the timers and the read models, and N processes serve HTTP",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=run_serve)
 
 
 def run_serve(args: argparse.Namespace, services: Services) -> int:
-    _log_at(args.log_level)
-    config = uvicorn.Config(
-        create_app(services),
-        host=args.host,
-        port=args.port,
-        log_config=None,  # our request log replaces uvicorn's access log
-        access_log=False,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    # uvicorn handles SIGTERM while it runs and raises it again once it has stopped; this
-    # handler then makes that a clean return (and covers a SIGTERM before uvicorn started).
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: _stop(server))
+    set_level(args.log_level)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,  # our request log replaces uvicorn's access log
+        "access_log": False,
+    }
     services.runner.batch_size = CATCH_UP_BATCH
     catch_up = CatchUpLoop(services.runner)
     sweep = start_sweep(services, services.clock, args.sweep_interval)
     catch_up.start()
-    log.info("serving", host=args.host, port=args.port)
+    log.info("serving", host=args.host, port=args.port, workers=args.workers)
     try:
-        server.run()
+        if args.workers == 1:
+            _serve_here(uvicorn.Config(create_app(services), lifespan="off", **options))
+        else:
+            _hand_down(services, args.log_level)
+            config = uvicorn.Config(
+                WORKER_APP, factory=True, workers=args.workers, lifespan="on", **options
+            )
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         stop_sweep(sweep)
         catch_up.stop()
         log.info("stopped")
     return 0
+
+
+def _serve_here(config: uvicorn.Config) -> None:
+    server = uvicorn.Server(config)
+    # uvicorn handles SIGTERM while it runs and raises it again once it has stopped; this
+    # handler then makes that a clean return (and covers a SIGTERM before uvicorn started).
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: _stop(server))
+    server.run()
+
+
+def _hand_down(services: Services, log_level: str) -> None:
+    """The settings the worker processes read (`api.app.worker_app`)."""
+    settings = services.settings
+    os.environ["LIFECYCLE_DATABASE_URL"] = settings.database_url
+    if settings.config_path is not None:
+        os.environ["LIFECYCLE_CONFIG"] = str(settings.config_path.resolve())
+    os.environ[WORKER_LOG_LEVEL] = log_level
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be 1 or more, not {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 class CatchUpLoop:
@@ -115,10 +157,3 @@ class CatchUpLoop:
 
 def _stop(server: uvicorn.Server, _frame: FrameType | None = None) -> None:
     server.should_exit = True
-
-
-def _log_at(level: str) -> None:
-    """The CLI logs warnings only; a server also logs a line per request (INFO)."""
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
-    )

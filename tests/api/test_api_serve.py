@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,61 @@ def _customers(report: dict[str, Any]) -> dict[str, Any] | None:
     return (
         {"customers": customers, "revenue": sum(r["revenue"] for r in rows)} if customers else None
     )
+
+
+def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_path: Path):
+    url = f"sqlite:///{tmp_path}/workers.db"
+    token = run_cli(
+        "token", "create", "--name", "w", "--scope", "admin", "--database-url", url, cwd=tmp_path
+    ).stdout.strip()
+    server = Served(url, tmp_path, "--workers", "2")
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        workers = _children(server.process.pid)
+        with httpx.Client(base_url=server.url, headers=auth) as api:
+            leads = [api.post("/v1/leads", json=created()).json()["id"] for _ in range(4)]
+        statuses: list[int] = []
+
+        def client(number: int) -> None:
+            with httpx.Client(base_url=server.url, headers=auth) as api:
+                for n in range(10):
+                    lead = leads[(number + n) % len(leads)]
+                    answer = api.post(f"/v1/leads/{lead}/activities", json=body("touched"))
+                    statuses.append(answer.status_code)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with httpx.Client(base_url=server.url, headers=auth) as api:
+            timelines = [api.get(f"/v1/leads/{lead}/timeline").json()["events"] for lead in leads]
+            counted = eventually(lambda: _leads_counted(api.get("/v1/reports/funnel").json()))
+    finally:
+        exit_code = server.stop()
+
+    assert len(workers) >= 2  # the main process keeps the timers and read models
+    assert statuses == [200] * 60
+    assert sum(sum(e["type"] == "touched" for e in events) for events in timelines) == 60
+    for events in timelines:
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert counted == 4
+    assert exit_code == 0, server.log.read_text()
+    assert '"stopped"' in server.log.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of `serve` (uvicorn's supervisor spawns them)."""
+    found: list[int] = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(status.parent.name))
+    return found
+
+
+def _leads_counted(report: dict[str, Any]) -> int | None:
+    return sum(row["leads"] for row in report["rows"]) or None
