@@ -1,9 +1,11 @@
 """HTTP append benchmark: one `lifecycle serve`, a loopback load generator, both engines.
 
     python scripts/bench_http.py [--seconds 5] [--leads 200] [--engine sqlite|postgres]
+                                 [--serve-workers 1 2] [--clients 4 8 16 32]
 
-For each engine (PostgreSQL when it answers at LIFECYCLE_TEST_DATABASE_URL) on a fresh
-database: starts `lifecycle serve`, creates leads, then
+For each engine (PostgreSQL when it answers at LIFECYCLE_TEST_DATABASE_URL) and each
+`--serve-workers` count, on a fresh database: starts `lifecycle serve --workers N` with its
+default logging (a JSON line per request, to /dev/null here), creates leads, then
   1. saturation: closed-loop clients (keep-alive, one request in flight each) posting one
      `touched` activity per request, at several concurrencies: the best requests/s;
   2. half load: an open-loop schedule at half that rate; latency is measured from each
@@ -93,7 +95,7 @@ def _rate(commit: Callable[[int], None], seconds: float) -> float:
 
 # --------------------------------------------------------------------------- server
 class Server:
-    def __init__(self, url: str, folder: Path) -> None:
+    def __init__(self, url: str, folder: Path, workers: int = 1) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         token = subprocess.run(
             [*CLI, "token", "create", "--name", "bench", "--scope", "admin",
@@ -107,7 +109,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [*CLI, "serve", "--port", str(self.port), "--database-url", url,
-             "--log-level", "warning"],
+             "--workers", str(workers)],
             cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -123,10 +125,19 @@ class Server:
         return httpx.Client(base_url=self.base, headers=headers, timeout=30)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the serve process has used so far, all its threads."""
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        fields = stat.rpartition(")")[2].split()  # from field 3 (state) on
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time `serve` has used so far: all its threads, and its worker
+        processes with `--workers`."""
+        stats: dict[int, list[str]] = {}
+        for path in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):  # a process that just ended
+                stats[int(path.parent.name)] = path.read_text().rpartition(")")[2].split()
+        tree, grew = {self.process.pid}, True
+        while grew:  # fields from 3 (state) on: [1] is the parent's pid
+            found = {pid for pid, fields in stats.items() if int(fields[1]) in tree}
+            grew = not found <= tree
+            tree |= found
+        ticks = sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in tree if pid in stats)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -373,24 +384,25 @@ class Load:
 
 
 # --------------------------------------------------------------------------- runs
-def run(engine: str, args: argparse.Namespace) -> None:
+def run(engine: str, workers: int, args: argparse.Namespace) -> None:
     with (
         tempfile.TemporaryDirectory() as name,
         fresh_database(engine, Path(name)) as url,
         contextlib.closing(Load()) as load,
     ):
-        server = Server(url, Path(name))
+        server = Server(url, Path(name), workers)
         try:
             target = Target(server.port, server.token, tuple(create_leads(server, args.leads)))
             load.saturate(target, 4, 1.0)  # warm up (and start the load process)
             runs: list[tuple[float, int, LoadResult, float]] = []
-            for clients in args.workers:
+            for clients in args.clients:
                 server_cpu = server.cpu_seconds()
                 result = load.saturate(target, clients, args.seconds)
                 server_cpu = server.cpu_seconds() - server_cpu
                 rate = result.statuses[200] / result.elapsed
                 print(
-                    f"  {engine}: {clients:>2} clients: {rate:,.0f} appends/s; CPU per request: "
+                    f"  {engine}, {workers} worker(s), {clients:>2} clients: {rate:,.0f} appends/s;"
+                    " CPU per request: "
                     f"load generator {_micros(result.cpu, result)}, "
                     f"server {_micros(server_cpu, result)}{_oddities(result)}"
                 )
@@ -403,7 +415,8 @@ def run(engine: str, args: argparse.Namespace) -> None:
         raw = raw_commits_per_second(url)
     cut = statistics.quantiles(half.latencies, n=100)
     print(
-        f"{engine}: saturation {rate:,.0f} appends/s ({clients} clients; CPU per request: "
+        f"{engine}, serve --workers {workers}: saturation {rate:,.0f} appends/s "
+        f"({clients} clients; CPU per request: "
         f"load generator {_micros(saturated.cpu, saturated)}, "
         f"server {_micros(server_cpu, saturated)}); "
         f"at half load ({rate / 2:,.0f}/s) p50 {cut[49]:.1f} ms, p99 {cut[98]:.1f} ms, "
@@ -433,7 +446,10 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=200)
     parser.add_argument("--settle", type=float, default=5.0, help="pause before half load")
     parser.add_argument(
-        "--workers", type=int, nargs="+", default=[4, 8, 16, 32], help="saturation concurrencies"
+        "--clients", type=int, nargs="+", default=[4, 8, 16, 32], help="saturation concurrencies"
+    )
+    parser.add_argument(
+        "--serve-workers", type=int, nargs="+", default=[1, 2], help="serve --workers N, each"
     )
     parser.add_argument("--engine", choices=["sqlite", "postgres"], action="append")
     args = parser.parse_args()
@@ -445,7 +461,8 @@ def main() -> int:
             except psycopg.Error as error:
                 print(f"(PostgreSQL skipped: {error})")
                 continue
-        run(engine, args)
+        for workers in args.serve_workers:
+            run(engine, workers, args)
     return 0
 
 
