@@ -27,6 +27,7 @@ from .domain.errors import Conflict, NotFound, ValidationFailed
 from .domain.lead import ContactDetails, Lead, Touch, normalize_email
 from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
+from .locks import write_gate
 from .logs import get_logger
 from .store import select_events_many, transcoder
 
@@ -60,6 +61,15 @@ class LeadLedger(Application[UUID]):
         super().__init__(env)
         self.rules = rules or Rulebook()
         self.clock = clock
+        sqlite = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
+        self._gate = write_gate(env.get("SQLITE_DBNAME", "")) if sqlite else None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Saves atomically; on SQLite after passing the file's write gate (`locks`)."""
+        if self._gate is None:
+            return super().save(*objs, **kwargs)
+        with self._gate:
+            return super().save(*objs, **kwargs)
 
     def construct_transcoder(self) -> Transcoder:
         return transcoder()

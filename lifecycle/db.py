@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, create_engine, event
+
+from .locks import write_gate
 
 
 def read_model_engine(database_url: str) -> Engine:
@@ -30,8 +31,10 @@ def _sqlite_write_locks(engine: Engine) -> None:
     """Every transaction takes SQLite's write lock at BEGIN, so read-then-write is atomic.
 
     pysqlite's own transaction handling is switched off and BEGIN IMMEDIATE issued instead
-    (the recipe in SQLAlchemy's SQLite dialect documentation).
+    (the recipe in SQLAlchemy's SQLite dialect documentation), after the file's write gate
+    (`locks.write_gate`), which is released when the transaction ends.
     """
+    gate = write_gate(engine.url.database or "")
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -40,7 +43,23 @@ def _sqlite_write_locks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if gate is not None:
+            gate.acquire()
+            connection.info[_GATED] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _ended(connection)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(connection: Any) -> None:
+        if gate is not None and connection.info.pop(_GATED, False):
+            gate.release()
+
+
+_GATED = "lifecycle_write_gate_held"
 
 
 @contextmanager
@@ -50,13 +69,13 @@ def schema_lock(database_url: str) -> Iterator[None]:
     Concurrent `CREATE TABLE IF NOT EXISTS` can fail ("tuple concurrently updated"); holding
     a session-level advisory lock while the event store and the read models create their
     tables makes the second process wait and then find them. On SQLite, switching a new file
-    to WAL does not wait for other connections ("database is locked"): an flock on the
-    database file serializes start-up (SQLite's own locks are fcntl locks, which flock does
-    not touch).
+    to WAL does not wait for other connections ("database is locked"): the file's write gate
+    (`locks.write_gate`, an flock on a sidecar file) serializes start-up.
     """
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
-        with _file_lock(database_url.removeprefix("sqlite:///")):
+        gate = write_gate(database_url.removeprefix("sqlite:///"))
+        with gate or nullcontext():
             yield
         return
     import psycopg
@@ -72,15 +91,3 @@ def schema_lock(database_url: str) -> Iterator[None]:
 
 _SCHEMA_LOCK = 0x11FEC7C1E  # "lifecycle": any constant shared by every process
 
-
-@contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    if not path or path.startswith((":memory:", "file:")):
-        yield
-        return
-    with open(path, "ab") as handle:  # noqa: PTH123 - creates the empty database if missing
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

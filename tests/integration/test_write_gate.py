@@ -1,0 +1,88 @@
+"""The SQLite write gate: one writer at a time across threads and processes, re-entrant."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from lifecycle.db import read_model_engine
+from lifecycle.locks import write_gate
+
+HOLD = 0.4
+
+
+def test_one_gate_per_file_and_none_in_memory(tmp_path: Path):
+    database = str(tmp_path / "a.db")
+
+    assert write_gate(database) is write_gate(f"{tmp_path}/./a.db")
+    assert write_gate(database) is not write_gate(str(tmp_path / "b.db"))
+    assert write_gate(":memory:") is None
+
+
+def test_the_gate_is_reentrant_and_excludes_other_threads(tmp_path: Path):
+    gate = write_gate(str(tmp_path / "a.db"))
+    assert gate is not None
+    entered: list[float] = []
+
+    def other() -> None:
+        with gate:
+            entered.append(time.monotonic())
+
+    with gate, gate:  # the same thread may enter again
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(HOLD)
+        released = time.monotonic()
+    thread.join()
+
+    assert entered and entered[0] >= released
+
+
+def test_the_gate_excludes_other_processes(tmp_path: Path):
+    database = str(tmp_path / "a.db")
+    with subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from lifecycle.locks import write_gate; g = write_gate(sys.argv[1]);"
+         "g.acquire(); print('held', flush=True); time.sleep(float(sys.argv[2])); g.release()",
+         database, str(HOLD)],
+        stdout=subprocess.PIPE, text=True,
+    ) as holder:  # fmt: skip
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        gate = write_gate(database)
+        assert gate is not None
+        with gate:
+            waited = time.monotonic() - started
+
+    assert waited >= HOLD / 2
+    assert (tmp_path / "a.db.lock").exists()  # a sidecar: the database file is never locked
+
+
+def test_a_read_model_transaction_holds_the_gate_until_it_ends(tmp_path: Path):
+    database = tmp_path / "a.db"
+    engine = read_model_engine(f"sqlite:///{database}")
+    gate = write_gate(str(database))
+    assert gate is not None
+    entered: list[float] = []
+
+    def writer() -> None:
+        with gate:
+            entered.append(time.monotonic())
+
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))  # begins: BEGIN IMMEDIATE, behind the gate
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(HOLD)
+        ended = time.monotonic()
+        conn.rollback()
+    thread.join()
+    engine.dispose()
+
+    assert entered and entered[0] >= ended
