@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -84,5 +84,23 @@ def timeline_json(lead_id: str, events: list[Lead.Event]) -> dict[str, Any]:
 
 
 def dumps(value: Any, pretty: bool = False) -> str:
-    option = orjson.OPT_INDENT_2 if pretty else 0
-    return orjson.dumps(plain(value), option=option).decode()
+    return dumps_bytes(value, pretty).decode()
+
+
+def dumps_bytes(value: Any, pretty: bool = False) -> bytes:
+    """JSON as `plain` would make it, written by orjson directly: enums and dict keys natively,
+    times and money through `_fallback` (walking the value first cost a tenth of a request)."""
+    option = _OPTIONS | (orjson.OPT_INDENT_2 if pretty else 0)
+    return orjson.dumps(value, default=_fallback, option=option)
+
+
+# Times reach `_fallback` (UTC with a `Z`); keys may be enums, as in `plain`.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, datetime | Decimal):
+        return plain(value)
+    if isinstance(value, date | time):  # passed through with the datetimes; as orjson writes them
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..views import dumps, plain
+from ..views import dumps_bytes, plain
 
 
 class JsonBody(Response):
@@ -15,6 +15,6 @@ class JsonBody(Response):
 
     def render(self, content: Any) -> bytes:
         try:
-            return dumps(content).encode()
+            return dumps_bytes(content)
         except TypeError:  # orjson stops at 64-bit integers (a plan for an absurd goal)
             return json.dumps(plain(content), separators=(",", ":")).encode()
