@@ -90,4 +90,3 @@ def schema_lock(database_url: str) -> Iterator[None]:
 
 
 _SCHEMA_LOCK = 0x11FEC7C1E  # "lifecycle": any constant shared by every process
-
