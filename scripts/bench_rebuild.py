@@ -10,7 +10,8 @@ at LIFECYCLE_TEST_DATABASE_URL when it answers):
    (touches, assignment, attempts, replies, qualification, hand-off, deals won and lost, SLA
    breaches fired by the scheduler), a thousand leads at a time, so each lead's events are
    spread through the log as in production;
-2. rebuilds every read model from position 0 in a fresh process and prints events/s and the
+2. rebuilds every projection (the read models and the deadlines, as `lifecycle projections
+   rebuild` does) from position 0 in a fresh process and prints events/s and the
    process's peak memory (ru_maxrss: everything the process ever held, not only Python objects);
 3. appends activities steadily while a catch-up loop (as `lifecycle serve` runs it, every 0.5 s)
    keeps the projections current and builds the funnel report, and prints how long an appended
@@ -42,11 +43,11 @@ from sqlalchemy import Engine, select
 
 from lifecycle.activities import parse_activity
 from lifecycle.application import Batch, LeadLedger
+from lifecycle.bootstrap import projections
 from lifecycle.db import read_model_engine
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
 from lifecycle.domain.values import Policy
-from lifecycle.projections.catalog import read_models
 from lifecycle.projections.facts import lead_facts
 from lifecycle.projections.reports import build_report
 from lifecycle.projections.runner import ProjectionRunner
@@ -179,7 +180,7 @@ def rebuild(url: str) -> dict[str, Any]:
     ledger = LeadLedger(persistence_env(url), rules=Rulebook())
     engine = read_model_engine(url)
     try:
-        runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, read_models())
+        runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())
         runner.create_tables()
         started = time.perf_counter()
         applied = runner.rebuild()
@@ -203,7 +204,7 @@ def lag(url: str, seconds: float, rate: float) -> dict[str, Any]:
     """
     ledger = LeadLedger(persistence_env(url), rules=Rulebook(), clock=lambda: datetime.now(UTC))
     engine = read_model_engine(url)
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, read_models())
+    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())
     runner.create_tables()
     runner.catch_up()
     appended: list[tuple[str, float]] = []

@@ -8,7 +8,8 @@ Reports turn them back into aware datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from operator import itemgetter
@@ -69,14 +70,39 @@ def position_column(name: str = "position", primary_key: bool = False) -> Column
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Inserts `rows`, replacing those whose primary key exists, in one executemany."""
-    _write(conn, table, rows, upsert=True)
+    prepare(table, rows, upsert=True)(conn)
 
 
 def insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    _write(conn, table, rows, upsert=False)
+    prepare(table, rows, upsert=False)(conn)
 
 
-def _write(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], upsert: bool) -> None:
+@dataclass(frozen=True, slots=True)
+class Write:
+    """Rows ready for one bulk write, as plain tuples: a copy, taken when the rows were
+    computed, so the write may run later (in a rebuild, on the writer thread) while the
+    dicts they came from change."""
+
+    table: Table
+    rows: list[tuple[Any, ...]]
+    upsert: bool
+
+    def __call__(self, conn: Connection) -> None:
+        _write(conn, self.table, self.rows, self.upsert)
+
+
+def prepare(table: Table, rows: Iterable[Mapping[str, Any]], upsert: bool) -> Write:
+    """`rows` (dicts with every column of `table`) as a `Write`."""
+    values = _values(table)
+    return Write(table, [values(row) for row in rows], upsert)
+
+
+@cache
+def _values(table: Table) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    return itemgetter(*(column.name for column in table.columns))
+
+
+def _write(conn: Connection, table: Table, rows: list[tuple[Any, ...]], upsert: bool) -> None:
     """One driver-level bulk write of plain tuples.
 
     SQLAlchemy's executemany spends several microseconds per row building parameters; the
@@ -88,15 +114,14 @@ def _write(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], up
     """
     if not rows:
         return
-    columns = tuple(column.name for column in table.columns)
-    values = itemgetter(*columns)
     if conn.dialect.name == "postgresql":
         if len(rows) >= COPY_ROWS:
-            _copy(conn, table, columns, [values(row) for row in rows], upsert)
+            columns = tuple(column.name for column in table.columns)
+            _copy(conn, table, columns, rows, upsert)
         else:
-            conn.exec_driver_sql(_statement(table, upsert, marker="%s"), list(map(values, rows)))
+            conn.exec_driver_sql(_statement(table, upsert, marker="%s"), rows)
         return
-    conn.exec_driver_sql(_statement(table, upsert), [values(row) for row in rows])
+    conn.exec_driver_sql(_statement(table, upsert), rows)
 
 
 def _copy(

@@ -38,8 +38,8 @@ from sqlalchemy import (
 from ..domain.lead import Lead
 from ..domain.sla import STOPPED_BY
 from ..domain.values import Policy
-from .base import micros, position_column, rows_by_key, time_column, upsert
-from .runner import Envelope, metadata
+from .base import micros, position_column, prepare, rows_by_key, time_column
+from .runner import Envelope, Write, metadata
 
 PENDING, MET, BREACHED, CANCELLED = "pending", "met", "breached", "cancelled"
 # The obligations of DESIGN.md §1.
@@ -117,15 +117,24 @@ class SlaClocks:
         return (sla_clocks, sla_leads)
 
     def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        self.prepare(conn, batch)(conn)
+
+    def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
         leads = _load(conn, batch)
         changed: dict[tuple[int, str], Row] = {}
         for envelope in batch:
             lead = leads.setdefault(envelope.lead_id, _Lead())
             for clock in self._clocks_after(lead, envelope):
                 changed[(clock["position"], clock["policy"])] = clock
-        upsert(conn, sla_clocks, list(changed.values()))
         rows = (lead.row(lead_id) for lead_id, lead in leads.items())
-        upsert(conn, sla_leads, [row for row in rows if row is not None])
+        clocks = prepare(sla_clocks, changed.values(), upsert=True)
+        states = prepare(sla_leads, [row for row in rows if row is not None], upsert=True)
+
+        def write(conn: Connection) -> None:
+            clocks(conn)
+            states(conn)
+
+        return write
 
     def _clocks_after(self, lead: _Lead, envelope: Envelope) -> list[Row]:
         """Updates the lead's clocks for one event; returns the clocks it changed."""

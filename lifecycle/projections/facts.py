@@ -34,16 +34,15 @@ from sqlalchemy import (
 from ..domain.lead import Lead
 from ..domain.values import STAGE_ORDER, Stage
 from .base import (
-    insert,
     micros,
     month_of,
     position_column,
+    prepare,
     rows_by_key,
     time_column,
-    upsert,
     week_of,
 )
-from .runner import Envelope, metadata
+from .runner import Envelope, Write, metadata
 
 lead_facts = Table(
     "lead_facts",
@@ -121,6 +120,7 @@ class _Changes:
 
     def __init__(self, rows: dict[str, Row]) -> None:
         self.rows = rows
+        self.touched: set[str] = set()  # the leads whose facts row the batch changed
         self.spans: list[Row] = []
         self.attempts: list[Row] = []
 
@@ -135,10 +135,19 @@ class _Changes:
         )  # fmt: skip
         row[kind], row[since_column] = value, at
 
-    def flush(self, conn: Connection) -> None:
-        upsert(conn, lead_facts, list(self.rows.values()))
-        insert(conn, status_spans, self.spans)
-        insert(conn, attempts, self.attempts)
+    def writes(self) -> Write:
+        """The batch's rows, as plain tuples."""
+        writes = (
+            prepare(lead_facts, (self.rows[lead_id] for lead_id in self.touched), upsert=True),
+            prepare(status_spans, self.spans, upsert=False),
+            prepare(attempts, self.attempts, upsert=False),
+        )
+
+        def write(conn: Connection) -> None:
+            for rows in writes:
+                rows(conn)
+
+        return write
 
 
 class LeadFacts:
@@ -150,10 +159,13 @@ class LeadFacts:
         return (lead_facts, status_spans, attempts)
 
     def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        self.prepare(conn, batch)(conn)
+
+    def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
         changes = _Changes(_load(conn, batch))
         for envelope in batch:
             _apply(changes, envelope)
-        changes.flush(conn)
+        return changes.writes()
 
 
 def _load(conn: Connection, batch: Sequence[Envelope]) -> dict[str, Row]:
@@ -169,7 +181,9 @@ def _apply(changes: _Changes, envelope: Envelope) -> None:
     if row is None:
         if type(event) is Lead.Created:
             changes.rows[envelope.lead_id] = _created(envelope.lead_id, event)
+            changes.touched.add(envelope.lead_id)
         return  # an event without its creation: nothing to attach it to
+    changes.touched.add(envelope.lead_id)
     at, position = micros(event.occurred_at), envelope.position
     handler = _HANDLERS.get(type(event))
     if handler is not None:

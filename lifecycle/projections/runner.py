@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -83,6 +83,23 @@ class Projection(Protocol):
         ...
 
 
+Write = Callable[[Connection], None]
+
+
+@runtime_checkable
+class Preparing(Projection, Protocol):
+    """A projection that can compute a batch's rows before writing them (see `_run_batch`)."""
+
+    def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
+        """Reads what the batch needs and computes its rows; returns what writes them.
+
+        Only reads, through driver cursors (`conn.connection.cursor()`, as `base.rows_by_key`
+        does): on SQLite this runs in a read transaction begun on the driver, outside the
+        write lock. `apply(conn, batch)` is `prepare(conn, batch)(conn)`.
+        """
+        ...
+
+
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
 
@@ -96,7 +113,7 @@ class ProjectionRunner:
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], engine: Engine,
                  projections: Sequence[Projection], batch_size: int = 2000,
-                 rebuild_batch_size: int = 10000) -> None:  # fmt: skip
+                 rebuild_batch_size: int = 50_000) -> None:  # fmt: skip
         self.recorder = recorder
         self.mapper = mapper
         self.engine = engine
@@ -168,12 +185,64 @@ class ProjectionRunner:
         return [self.projections[name]]
 
     def _run_batch(self, projections: Sequence[Projection], limit: int) -> tuple[int, int]:
-        """One batch for every projection, in one transaction: (events applied, position)."""
-        with _no_cyclic_gc(), self.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                _tune_sqlite(conn)
+        """One batch for every projection, in one transaction: (events applied, position).
+
+        SQLite has one write lock for the whole file, which the service's appends need too.
+        So there a batch is first computed in a read transaction (a snapshot of the positions,
+        the log and the rows it needs, without the lock) and the lock is taken only to write:
+        the positions are checked to be where the batch was computed from, and rows and
+        positions are written in one transaction. If another runner moved one meanwhile,
+        nothing is written and the batch is redone holding the lock, so a runner always makes
+        progress. PostgreSQL locks only the position rows, and computes in the transaction.
+        """
+        with _no_cyclic_gc():
+            if self.engine.dialect.name == "sqlite" and all(
+                isinstance(projection, Preparing) for projection in projections
+            ):
+                done = self._optimistic_batch(cast(Sequence[Preparing], projections), limit)
+                if done is not None:
+                    return done
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    _tune_sqlite(conn)
+                with conn.begin():
+                    return self._apply_batch(conn, projections, limit)
+
+    def _optimistic_batch(
+        self, projections: Sequence[Preparing], limit: int
+    ) -> tuple[int, int] | None:
+        """A SQLite batch computed outside the write lock; None if a position moved meanwhile."""
+        if not projections:
+            return 0, 0
+        ordered = sorted(projections, key=lambda p: p.name)
+        with self.engine.connect() as conn:
+            _tune_sqlite(conn)
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("BEGIN")  # deferred: a snapshot, and no write lock
+            try:
+                reached = {p.name: _read_position(conn, p.name) for p in ordered}
+                batch = self._read(conn, min(reached.values()), limit)
+                writes = [
+                    (projection.name, projection.prepare(conn, part), len(part))
+                    for projection in ordered
+                    if (part := _after(batch, reached[projection.name]))
+                ]
+            finally:
+                driver.execute("ROLLBACK")
+            if not batch:
+                return 0, min(reached.values())
+            last = batch[-1].position
             with conn.begin():
-                return self._apply_batch(conn, projections, limit)
+                for projection in ordered:  # in name order, like every runner
+                    if self._locked_position(conn, projection.name) != reached[projection.name]:
+                        return None
+                for name, write, _ in writes:
+                    write(conn)
+                    conn.execute(
+                        positions.update().where(positions.c.name == name).values(position=last)
+                    )
+            return sum(count for _, _, count in writes), last
 
     def _apply_batch(
         self, conn: Connection, projections: Sequence[Projection], limit: int
@@ -190,7 +259,7 @@ class ProjectionRunner:
         last = batch[-1].position
         for projection in ordered:
             start = reached[projection.name]
-            part = batch if start < batch[0].position else _after(batch, start)
+            part = _after(batch, start)
             if not part:
                 continue
             projection.apply(conn, part)
@@ -235,6 +304,17 @@ class ProjectionRunner:
             conn.execute(_insert_once(conn).values(name=name, position=0))
             value = conn.scalar(query)
         return int(value or 0)
+
+
+def _read_position(conn: Connection, name: str) -> int:
+    """A projection's position read through a driver cursor (0 if it has none yet)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (name,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row else 0
 
 
 def _insert_once(conn: Connection) -> Any:
@@ -285,6 +365,8 @@ def _outdated(existing: Inspector, table: Table) -> bool:
 
 
 def _after(batch: list[Envelope], start: int) -> list[Envelope]:
+    if not batch or start < batch[0].position:
+        return batch
     return [envelope for envelope in batch if envelope.position > start]
 
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy import Column, Connection, Integer, String, Table
 
 from ..domain.lead import Lead
-from .base import insert, micros, position_column, time_column
-from .runner import Envelope, metadata
+from .base import micros, position_column, prepare, time_column
+from .runner import Envelope, Write, metadata
 
 CREATED = "created"
 
@@ -42,6 +42,9 @@ class Touches:
         return (touches,)
 
     def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        self.prepare(conn, batch)(conn)
+
+    def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
         rows = []
         for envelope in batch:
             event = envelope.event
@@ -61,4 +64,4 @@ class Touches:
                 "source": event.source, "campaign": event.campaign, "content": content,
             }  # fmt: skip
             rows.append(row)
-        insert(conn, touches, rows)
+        return prepare(touches, rows, upsert=False)

@@ -9,7 +9,7 @@ deadlines are pending.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -78,14 +78,22 @@ class DeadlinesProjection:
         return [deadlines]
 
     def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        self.prepare(conn, batch)(conn)
+
+    def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Callable[[Connection], None]:
+        """Replaces the rows of each lead of the batch with the deadlines of its last event."""
         latest = latest_deadlines(envelope.event for envelope in batch)
         leads = list(latest)
-        for start in range(0, len(leads), _CHUNK):
-            chunk = leads[start : start + _CHUNK]
-            conn.execute(deadlines.delete().where(deadlines.c.lead_id.in_(chunk)))
         rows = [row for lead_id, due in latest.items() for row in deadline_rows(lead_id, due)]
-        if rows:
-            conn.execute(deadlines.insert(), rows)
+
+        def write(conn: Connection) -> None:
+            for start in range(0, len(leads), _CHUNK):
+                chunk = leads[start : start + _CHUNK]
+                conn.execute(deadlines.delete().where(deadlines.c.lead_id.in_(chunk)))
+            if rows:
+                conn.execute(deadlines.insert(), rows)
+
+        return write
 
 
 def latest_deadlines(events: Iterable[Any]) -> dict[UUID, Mapping[Any, datetime]]:
