@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import time
 from typing import Any
 
 import orjson
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
@@ -22,6 +20,7 @@ from ..projections.attribution_models import Model
 from ..projections.reports import REPORTS, build_report
 from ..projections.reports.options import GOALS, GROUPS, STAGE_RATES
 from ..views import plain
+from . import rebuild
 from .common import moment, print_error, print_json, print_table, wants_json
 
 # The section `--csv` prints unless `--section` names another one.
@@ -92,12 +91,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     projections = subparsers.add_parser("projections", parents=[common], help="read models")
     actions = projections.add_subparsers(dest="projections_command", metavar="ACTION",
                                          required=True, parser_class=type(projections))  # fmt: skip
-    rebuild = actions.add_parser(
-        "rebuild", parents=[common], help="rebuild read models from the start of the log",
-        description="Empties the read model NAME (default: all) and replays every event.",
-    )  # fmt: skip
-    rebuild.add_argument("projection", metavar="NAME", nargs="?", help="one projection")
-    rebuild.set_defaults(handler=run_rebuild)
+    rebuild.register(actions, common)
 
 
 def run_report(args: argparse.Namespace, services: Services) -> int:
@@ -111,37 +105,6 @@ def run_plan(args: argparse.Namespace, services: Services) -> int:
     names = ("revenue_goal", "deal_size", "conversion_rate", "weeks", "mqls_per_rep_week",
              *STAGE_RATES)  # fmt: skip
     return _print_report(args, services, {name: getattr(args, name) for name in names})
-
-
-def run_rebuild(args: argparse.Namespace, services: Services) -> int:
-    runner = services.runner
-    if args.projection is not None and args.projection not in runner.projections:
-        known = ", ".join(runner.projections) or "none"
-        print_error(ValidationFailed(f"no projection named {args.projection!r} (known: {known})"))
-        return 2
-    names = [args.projection] if args.projection else list(runner.projections)
-    started = time.perf_counter()
-    events = runner.head()
-    if sys.stderr.isatty() and not wants_json(args):
-        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn())  # fmt: skip
-        with Progress(*columns, transient=True) as progress:
-            task = progress.add_task("rebuilding", total=events or None)
-
-            def advance(position: int, head: int) -> None:
-                progress.update(task, completed=position, total=head)
-
-            runner.rebuild(args.projection, advance)
-    else:
-        runner.rebuild(args.projection)
-    seconds = time.perf_counter() - started
-    summary = {"rebuilt": names, "position": runner.head(), "seconds": round(seconds, 2)}
-    if wants_json(args):
-        print_json(summary)
-    else:
-        sys.stdout.write(f"Rebuilt {', '.join(names)} up to position {summary['position']} "
-                         f"in {summary['seconds']} s.\n")  # fmt: skip
-    return 0
 
 
 def _print_report(args: argparse.Namespace, services: Services, options: dict[str, Any]) -> int:

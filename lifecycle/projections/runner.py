@@ -166,8 +166,15 @@ class ProjectionRunner:
         """Applies the next batch in one transaction; 0 when the projection is at the head."""
         return self._run_batch([projection], self.batch_size)[0]
 
-    def rebuild(self, name: str | None = None, progress: Progress | None = None) -> int:
-        """Empties the named projection (or all) and replays the log from position 0."""
+    def rebuild(
+        self, name: str | Sequence[str] | None = None, progress: Progress | None = None
+    ) -> int:
+        """Empties the named projections (or all) and replays the log from position 0."""
+        self.reset(name)
+        return self._catch_up(self._selected(name), progress, self.rebuild_batch_size)
+
+    def reset(self, name: str | Sequence[str] | None = None) -> None:
+        """Empties the named projections (or all) and sets their positions to 0."""
         for projection in self._selected(name):
             with self.engine.begin() as conn:
                 self._locked_position(conn, projection.name)
@@ -176,13 +183,13 @@ class ProjectionRunner:
                 conn.execute(
                     positions.update().where(positions.c.name == projection.name).values(position=0)
                 )
-        return self._catch_up(self._selected(name), progress, self.rebuild_batch_size)
 
     # ----------------------------------------------------------------- helpers
-    def _selected(self, name: str | None) -> list[Projection]:
+    def _selected(self, name: str | Sequence[str] | None) -> list[Projection]:
         if name is None:
             return list(self.projections.values())
-        return [self.projections[name]]
+        names = [name] if isinstance(name, str) else name
+        return [self.projections[each] for each in names]
 
     def _run_batch(self, projections: Sequence[Projection], limit: int) -> tuple[int, int]:
         """One batch for every projection, in one transaction: (events applied, position).

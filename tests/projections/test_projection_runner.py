@@ -157,9 +157,9 @@ class Racing:
         return self.inner.prepare(conn, batch)
 
 
+# Only SQLite computes a batch before it locks; PostgreSQL locks the position rows first.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_batch_computed_while_another_runner_moved_is_redone_not_applied_twice(story, runner):
-    if runner.engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite computes a batch before locking (PostgreSQL locks first)")
     history(story, leads=4)
     runner.catch_up()
     expected = all_rows(runner)
