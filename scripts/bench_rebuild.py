@@ -1,7 +1,8 @@
 """Rebuild speed and freshness of the read models (these machines are shared: run twice).
 
     python scripts/bench_rebuild.py [--events 1000000] [--database-url URL ...]
-                                    [--lag-seconds 10] [--writes-per-second 200] [--keep]
+                                    [--rebuild-workers 1 2] [--lag-seconds 10]
+                                    [--writes-per-second 200] [--keep]
 
 For each database (default: a fresh SQLite file, and a fresh schema on the PostgreSQL server
 at LIFECYCLE_TEST_DATABASE_URL when it answers):
@@ -13,6 +14,8 @@ at LIFECYCLE_TEST_DATABASE_URL when it answers):
 2. rebuilds every projection (the read models and the deadlines, as `lifecycle projections
    rebuild` does) from position 0 in a fresh process and prints events/s and the
    process's peak memory (ru_maxrss: everything the process ever held, not only Python objects);
+   then again with `lifecycle projections rebuild --workers N` for each other N of
+   --rebuild-workers (the peak is then the largest of its processes');
 3. appends activities steadily while a catch-up loop (as `lifecycle serve` runs it, every 0.5 s)
    keeps the projections current and builds the funnel report, and prints how long an appended
    event takes to show in a report (p50, p95, max).
@@ -175,8 +178,26 @@ def _perform(batch: Batch, ids: list[str], number: int, step: Step) -> int:
     return len(recorded.events)
 
 
+def rebuild_in_workers(url: str, workers: int, events: int) -> dict[str, Any]:
+    """Runs in a fresh process: `lifecycle projections rebuild --workers N` as a user runs it;
+    the peak memory is the largest process's (the command's or one of its workers')."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "lifecycle", "projections", "rebuild", "--json",
+         "--workers", str(workers), "--database-url", url],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "workers": workers, "events": events, "seconds": round(seconds, 1),
+        "events_per_second": round(events / seconds), "peak_memory_mb_per_process": round(peak),
+    }  # fmt: skip
+
+
 def rebuild(url: str) -> dict[str, Any]:
-    """Runs in a fresh process: rebuild every read model, time it, read the peak memory."""
+    """Runs in a fresh process: rebuild every projection in this one process, time it, read
+    the peak memory."""
     ledger = LeadLedger(persistence_env(url), rules=Rulebook())
     engine = read_model_engine(url)
     try:
@@ -188,7 +209,7 @@ def rebuild(url: str) -> dict[str, Any]:
         events = applied // len(runner.projections)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {
-            "events": events, "seconds": round(seconds, 1),
+            "workers": 1, "events": events, "seconds": round(seconds, 1),
             "events_per_second": round(events / seconds), "peak_memory_mb": round(peak),
         }  # fmt: skip
     finally:
@@ -293,11 +314,15 @@ def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
         result["generated_events"] = generate(url, args.events)
         result["generate_seconds"] = round(time.perf_counter() - started, 1)
     if not args.no_rebuild:
-        child = subprocess.run(
-            [sys.executable, __file__, "--rebuild-only", "--database-url", url],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        result["rebuild"] = json.loads(child.stdout.strip().splitlines()[-1])
+        result["rebuild"] = []
+        for workers in sorted(set(args.rebuild_workers)):
+            events = result["rebuild"][0]["events"] if result["rebuild"] else 0
+            child = subprocess.run(
+                [sys.executable, __file__, "--rebuild-only", "--database-url", url,
+                 "--rebuild-workers", str(workers), "--events", str(events)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            result["rebuild"].append(json.loads(child.stdout.strip().splitlines()[-1]))
     if args.lag_seconds > 0:
         result["lag"] = lag(url, args.lag_seconds, args.writes_per_second)
     return result
@@ -312,10 +337,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the fresh databases")
     parser.add_argument("--no-generate", action="store_true", help="use the events already there")
     parser.add_argument("--no-rebuild", action="store_true", help="measure the lag only")
+    parser.add_argument(
+        "--rebuild-workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        metavar="N",
+        help="rebuild in one process (1, measured in-process) and with `--workers N`",
+    )
     parser.add_argument("--rebuild-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rebuild_only:
-        print(json.dumps(rebuild(args.database_url[0])))
+        (workers,) = args.rebuild_workers
+        url = args.database_url[0]
+        figures = rebuild(url) if workers == 1 else rebuild_in_workers(url, workers, args.events)
+        print(json.dumps(figures))
         return
 
     def run(url: str) -> None:

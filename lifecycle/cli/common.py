@@ -47,6 +47,17 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 def moment(text: str) -> datetime:
     """An argparse type: ISO-8601 with an offset (`Z` allowed); naive times are refused."""
     try:

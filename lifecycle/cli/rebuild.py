@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from ..bootstrap import Services
 from ..domain.errors import LifecycleError, ValidationFailed
-from .common import print_error, print_json, wants_json
+from .common import positive_int, print_error, print_json, wants_json
 
 # The share of a rebuild's work each projection takes (measured on 1,000,000 events; reading
 # and decoding the log, which every process does, is not included). Unknown ones weigh 1.
@@ -40,9 +40,11 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
         "rebuild", parents=[common], help="rebuild read models from the start of the log",
         description="Empties the read models NAME … (default: all) and replays every event.",
     )  # fmt: skip
-    rebuild.add_argument("projection", metavar="NAME", nargs="*", help="projections (default all)")
     rebuild.add_argument(
-        "--workers", type=_positive, default=None, metavar="N",
+        "projection", metavar="NAME", nargs="*", help="read models to rebuild (default: all)"
+    )
+    rebuild.add_argument(
+        "--workers", type=positive_int, default=None, metavar="N",
         help="processes to share the projections among (default: one per CPU core)",
     )  # fmt: skip
     rebuild.set_defaults(handler=run_rebuild)
@@ -162,11 +164,3 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        msg = f"must be 1 or more, not {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value

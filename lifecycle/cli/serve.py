@@ -32,6 +32,7 @@ from ..bootstrap import Services
 from ..logs import get_logger, set_level
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
+from .common import positive_int
 
 WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
@@ -61,7 +62,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="N",
         help="HTTP worker processes (default 1: everything in one process); with N > 1 the "
@@ -115,14 +116,6 @@ def _hand_down(services: Services, log_level: str) -> None:
     if settings.config_path is not None:
         os.environ["LIFECYCLE_CONFIG"] = str(settings.config_path.resolve())
     os.environ[WORKER_LOG_LEVEL] = log_level
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        msg = f"must be 1 or more, not {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 class CatchUpLoop:

@@ -14,7 +14,7 @@ from ..bootstrap import Services
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 from ..scheduler.tick import tick
 from ..views import dumps, utc
-from .common import CommandParser, moment, print_json, wants_json
+from .common import CommandParser, moment, positive_int, print_json, wants_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -28,7 +28,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--now", type=moment, metavar="T",
         help="ISO-8601 time with an offset, not in the future (default: now)",
     )  # fmt: skip
-    once.add_argument("--limit", type=_positive_int, metavar="N", help="fire at most N timers")
+    once.add_argument("--limit", type=positive_int, metavar="N", help="fire at most N timers")
     once.set_defaults(handler=run_tick)
 
     scheduler = subparsers.add_parser("scheduler", parents=[common], help="run the timers")
@@ -87,16 +87,6 @@ def _stop_on(stop: threading.Event) -> Any:
 
 def _usage_error(message: str) -> None:
     sys.stderr.write(dumps({"error": {"code": "validation_error", "message": message}}) + "\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 def _positive_float(text: str) -> float:
