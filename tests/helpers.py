@@ -18,6 +18,7 @@ from uuid import uuid4
 
 import pytest
 import structlog
+from sqlalchemy import select
 
 from lifecycle import logs
 from lifecycle.application import LeadLedger, Recorded
@@ -118,3 +119,13 @@ def json_logs() -> Iterator[io.StringIO]:
         yield out
     finally:
         structlog.reset_defaults()
+
+
+def every_row(runner: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the runner's projections, sorted: read models to compare."""
+    with runner.engine.connect() as conn:
+        return {
+            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
+            for projection in runner.projections.values()
+            for table in projection.tables()
+        }

@@ -21,11 +21,10 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from helpers import ManualClock
+from helpers import ManualClock, every_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
-from sqlalchemy import select
 
 from lifecycle.application import LeadLedger
 from lifecycle.db import read_model_engine
@@ -201,15 +200,6 @@ def every_report(runner: ProjectionRunner, now: datetime) -> dict[str, Any]:
                 "attribution", engine, rules, now=now, model=model, goal=goal
             )
     return reports
-
-
-def every_row(runner: ProjectionRunner) -> dict[str, list[tuple[Any, ...]]]:
-    with runner.engine.connect() as conn:
-        return {
-            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
-            for projection in runner.projections.values()
-            for table in projection.tables()
-        }
 
 
 @pytest.mark.parametrize("engine", ENGINES)

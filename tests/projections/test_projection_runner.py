@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 import pytest
+from helpers import every_row
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 
 from lifecycle.domain.values import Policy
@@ -118,24 +119,15 @@ def test_tables_of_an_older_release_are_replaced_and_rebuilt(story, ledger, runn
         assert conn.scalar(select(text("count(*)")).select_from(text("touches"))) == 6
 
 
-def all_rows(runner):
-    with runner.engine.connect() as conn:
-        return {
-            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
-            for projection in runner.projections.values()
-            for table in projection.tables()
-        }
-
-
 def test_bulk_writes_give_the_same_rows_as_small_ones(story, runner, monkeypatch):
     history(story)
     story.lead(3).then("assigned", 3, 9, owner="bob").fire(Policy.FIRST_ATTEMPT)
     runner.catch_up()
-    small = all_rows(runner)
+    small = every_row(runner)
     monkeypatch.setattr(base, "COPY_ROWS", 1)  # PostgreSQL: every write through COPY
     runner.rebuild()
     runner.rebuild()  # twice: the temporary tables are reused
-    assert all_rows(runner) == small
+    assert every_row(runner) == small
 
 
 class Racing:
@@ -162,7 +154,7 @@ class Racing:
 def test_a_batch_computed_while_another_runner_moved_is_redone_not_applied_twice(story, runner):
     history(story, leads=4)
     runner.catch_up()
-    expected = all_rows(runner)
+    expected = every_row(runner)
     with runner.engine.begin() as conn:  # back to a clean start
         for projection in runner.projections.values():
             for table in projection.tables():
@@ -172,5 +164,5 @@ def test_a_batch_computed_while_another_runner_moved_is_redone_not_applied_twice
     racer = ProjectionRunner(runner.recorder, runner.mapper, runner.engine, racing, batch_size=5)
     racer.catch_up()
     assert sum(p.raced for p in racing) > 0  # the rival did apply batches meanwhile
-    assert all_rows(runner) == expected
+    assert every_row(runner) == expected
     assert {runner.position(name) for name in runner.projections} == {runner.head()}

@@ -6,21 +6,12 @@ import json
 import sys
 
 import pytest
-from sqlalchemy import select
+from helpers import every_row
 
 from lifecycle.bootstrap import Settings, build
 from lifecycle.cli import main
 from lifecycle.cli.rebuild import share_out
 from lifecycle.domain.values import Policy
-
-
-def every_row(runner):
-    with runner.engine.connect() as conn:
-        return {
-            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
-            for projection in runner.projections.values()
-            for table in projection.tables()
-        }
 
 
 @pytest.fixture
