@@ -100,7 +100,10 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
             thread.join()
         with httpx.Client(base_url=server.url, headers=auth) as api:
             timelines = [api.get(f"/v1/leads/{lead}/timeline").json()["events"] for lead in leads]
-            counted = eventually(lambda: _leads_counted(api.get("/v1/reports/funnel").json()))
+            # Every lead, not the first batch the catch-up happened to apply (it runs meanwhile).
+            counted = eventually(
+                lambda: _leads_counted(api.get("/v1/reports/funnel").json()) == len(leads)
+            )
     finally:
         exit_code = server.stop()
 
@@ -109,7 +112,7 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
     assert sum(sum(e["type"] == "touched" for e in events) for events in timelines) == 60
     for events in timelines:
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert counted == 4
+    assert counted is True  # all 4 leads counted
     assert exit_code == 0, server.log.read_text()
     assert '"stopped"' in server.log.read_text()
 
