@@ -19,9 +19,10 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
 from . import activities as act
+from .codec import TypedMapper
 from .domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
 from .domain.errors import Conflict, NotFound, ValidationFailed
 from .domain.lead import ContactDetails, Lead, Touch, normalize_email
@@ -73,6 +74,12 @@ class LeadLedger(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         return transcoder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Events are stored in the compact form of `codec` (read by their annotations)."""
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=TypedMapper[UUID]
+        )
 
     # ---------------------------------------------------------------- commands
     def submit(self, ref: str | None, body: Any, actor: str) -> Recorded:

@@ -1,11 +1,13 @@
 """`lifecycle projections rebuild [NAME …] [--workers N]`: replays the log into read models.
 
 A rebuild is bound by one core: reading, decoding and the projections' Python work. With
-`--workers N` (default: one per core, at most one per projection) the projections are shared
-out among N `lifecycle` processes, each replaying the log for its share; their writes take
-turns at SQLite's write lock (each batch is computed before it locks, see the runner) or run
-side by side on PostgreSQL. Each process's batches are atomic, as always: if one fails, the
-others finish, and its projections resume from their positions on the next catch-up.
+`--workers N` (default: one per core, at most 16) the leads are shared out among N `lifecycle`
+processes by the last hex digit of their id (`runner.Partition`): each process reads only its
+leads' events and replays every selected projection for them. Their writes take turns at
+SQLite's write lock (each batch is computed before it locks, see the runner) or run side by
+side on PostgreSQL. Each process's batches are atomic, as always: if one fails, the others
+finish, and the next catch-up (a report, `serve`) replays what its partition still misses
+before the projections are whole again.
 """
 
 from __future__ import annotations
@@ -17,18 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..bootstrap import Services
 from ..domain.errors import LifecycleError, ValidationFailed
+from ..projections.runner import MAX_PARTITIONS, Partition
 from .common import positive_int, print_error, print_json, wants_json
 
-# The share of a rebuild's work each projection takes (measured on 1,000,000 events; reading
-# and decoding the log, which every process does, is not included). Unknown ones weigh 1.
-WEIGHTS = {"lead_facts": 4.0, "sla_clocks": 3.5, "deadlines": 1.5, "touches": 1.0}
 POLL_SECONDS = 0.25
 
 Advance = Callable[[int, int], None]
@@ -45,8 +45,11 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
     )
     rebuild.add_argument(
         "--workers", type=positive_int, default=None, metavar="N",
-        help="processes to share the projections among (default: one per CPU core)",
+        help=f"processes to share the leads among (default: one per CPU core, at most "
+        f"{MAX_PARTITIONS})",
     )  # fmt: skip
+    # Internal: what each of those processes runs (one partition of a split rebuild).
+    rebuild.add_argument("--partition", type=_partition, default=None, help=argparse.SUPPRESS)
     rebuild.set_defaults(handler=run_rebuild)
 
 
@@ -58,16 +61,20 @@ def run_rebuild(args: argparse.Namespace, services: Services) -> int:
         print_error(ValidationFailed(f"no projection named {unknown[0]!r} (known: {known})"))
         return 2
     names = list(dict.fromkeys(args.projection)) or list(runner.projections)
-    groups = share_out(names, args.workers or _cores())
+    if args.partition is not None:
+        runner.catch_up_partition(names, args.partition)
+        return 0
+    workers = min(args.workers or _cores(), MAX_PARTITIONS)
     started = time.perf_counter()
     with _progress(args, runner.head()) as advance:
-        if len(groups) == 1:
+        if workers == 1:
             runner.rebuild(names, advance)
         else:
-            failures = _in_processes(services, groups, advance)
+            failures = _in_processes(services, names, workers, advance)
             if failures:
                 print_error(LifecycleError("; ".join(failures)))
                 return 1
+            runner.join(names)  # what arrived since the workers' last batches, then merged
     seconds = time.perf_counter() - started
     summary = {"rebuilt": names, "position": runner.head(), "seconds": round(seconds, 2)}
     if wants_json(args):
@@ -78,49 +85,38 @@ def run_rebuild(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def share_out(names: Sequence[str], workers: int) -> list[list[str]]:
-    """The projections in `workers` groups (fewer if there are fewer projections) of about
-    equal work: the heaviest first, each to the lightest group so far."""
-    groups: list[list[str]] = [[] for _ in range(max(1, min(workers, len(names))))]
-    loads = [0.0] * len(groups)
-    for name in sorted(names, key=lambda n: -WEIGHTS.get(n, 1.0)):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(name)
-        loads[lightest] += WEIGHTS.get(name, 1.0)
-    return groups
-
-
 def _in_processes(
-    services: Services, groups: list[list[str]], advance: Advance | None
+    services: Services, names: list[str], workers: int, advance: Advance | None
 ) -> list[str]:
-    """Rebuilds each group in a `lifecycle` process of its own; returns what failed."""
-    names = [name for group in groups for name in group]
+    """Rebuilds `names` split in `workers` partitions, each in a `lifecycle` process of its
+    own; returns what failed."""
     runner = services.runner
-    runner.reset(names)  # here, so that the progress starts from 0
+    runner.split(names, workers)
     env = {**os.environ, "LIFECYCLE_DATABASE_URL": services.settings.database_url}
     if services.settings.config_path is not None:
         env["LIFECYCLE_CONFIG"] = str(services.settings.config_path.resolve())
-    command = [sys.executable, "-m", "lifecycle", "projections", "rebuild", "--workers", "1"]
+    command = [sys.executable, "-m", "lifecycle", "projections", "rebuild", *names]
     with contextlib.ExitStack() as stack:
-        workers = []
-        for group in groups:
+        running = []
+        for index in range(workers):
+            part = f"{index}/{workers}"
             errors = stack.enter_context(tempfile.TemporaryFile())
             process = subprocess.Popen(
-                [*command, *group], env=env, stdout=subprocess.DEVNULL, stderr=errors
+                [*command, "--partition", part], env=env, stdout=subprocess.DEVNULL, stderr=errors
             )
             stack.callback(_stop, process)
-            workers.append((group, process, errors))
+            running.append((part, process, errors))
         head = runner.head()
-        while any(process.poll() is None for _, process, _ in workers):
+        while any(process.poll() is None for _, process, _ in running):
             if advance:
-                reached = min(runner.position(name) for name in names)
+                reached = runner.reached(names)
                 advance(reached, max(head, reached))
             time.sleep(POLL_SECONDS)
         failures = []
-        for group, process, errors in workers:
+        for part, process, errors in running:
             if process.returncode != 0:
                 errors.seek(0)
-                failures.append(f"rebuilding {', '.join(group)} failed: {_message(errors.read())}")
+                failures.append(f"rebuilding partition {part} failed: {_message(errors.read())}")
         return failures
 
 
@@ -157,6 +153,14 @@ def _progress(args: argparse.Namespace, head: int) -> Iterator[Advance | None]:
             bar.update(task, completed=position, total=reached_head)
 
         yield advance
+
+
+def _partition(text: str) -> Partition:
+    try:
+        return Partition.parse(text)
+    except ValueError as error:
+        msg = f"expected K/N, a partition of a split rebuild: {error}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _cores() -> int:

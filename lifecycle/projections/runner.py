@@ -19,6 +19,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 from uuid import UUID
@@ -101,6 +102,44 @@ class Preparing(Projection, Protocol):
 
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
+# A rebuild shares the leads among at most this many partitions (by their id's last hex digit).
+MAX_PARTITIONS = 16
+_HEX = "0123456789abcdef"
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One of `count` shares of the leads: those whose id ends in a hex digit d with
+    d % count == index. Every read model is keyed by lead (or by event), and a lead's events
+    stay in log order within its partition, so partitions can be replayed independently."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.count <= MAX_PARTITIONS and 0 <= self.index < self.count):
+            msg = f"no partition {self.index}/{self.count} (at most {MAX_PARTITIONS})"
+            raise ValueError(msg)
+
+    @classmethod
+    def parse(cls, text: str) -> Partition:
+        """`K/N`, as `lifecycle projections rebuild --partition` takes it."""
+        index, _, count = text.partition("/")
+        return cls(int(index), int(count))
+
+    def key(self, name: str) -> str:
+        """The name of this partition's position row for projection `name`."""
+        return f"{name}{SPLIT}{self.index}/{self.count}"
+
+    @property
+    def digits(self) -> tuple[str, ...]:
+        return tuple(digit for digit in _HEX if int(digit, 16) % self.count == self.index)
+
+    def holds(self, lead_id: str) -> bool:
+        return lead_id[-1] in self.digits
+
+
+SPLIT = "#"  # in a position row's name: a partition's position, "lead_facts#0/2"
 
 
 class ProjectionRunner:
@@ -109,6 +148,13 @@ class ProjectionRunner:
     `batch_size` bounds how long a live batch holds SQLite's single write lock (the service
     appends events meanwhile); a rebuild uses `rebuild_batch_size`, larger, because fewer
     commits and fewer lookups of each lead's row are most of what makes a replay fast.
+
+    A rebuild can also be shared among processes by lead (`split`, `catch_up_partition` in
+    each process, `join`): while a projection is split its own position is minus the number of
+    partitions, each partition has a position row of its own, and ordinary batches leave the
+    projection alone. `join` (which `catch_up` runs first) replays what the partitions still
+    miss and makes them one position again, so a split interrupted at any point is finished
+    by the next catch-up.
     """
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], engine: Engine,
@@ -134,7 +180,7 @@ class ProjectionRunner:
                 if any(_outdated(existing, table) for table in projection.tables()):
                     for table in reversed(projection.tables()):
                         table.drop(conn, checkfirst=True)
-                    conn.execute(positions.delete().where(positions.c.name == projection.name))
+                    conn.execute(positions.delete().where(_rows_of(projection.name)))
                 for table in projection.tables():
                     table.create(conn, checkfirst=True)
 
@@ -142,21 +188,39 @@ class ProjectionRunner:
         return self.recorder.max_notification_id() or 0
 
     def position(self, name: str) -> int:
+        """A projection's position: minus its number of partitions while it is split."""
         with self.engine.connect() as conn:
             value = conn.scalar(select(positions.c.position).where(positions.c.name == name))
         return int(value or 0)
 
+    def reached(self, names: Sequence[str]) -> int:
+        """How far every one of the projections has got (a split one: its slowest partition)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(positions.c.name, positions.c.position)).all()
+        found = {str(name): int(position) for name, position in rows}
+        reached = []
+        for name in names:
+            own = found.get(name, 0)
+            if own < 0:
+                keys = [Partition(index, -own).key(name) for index in range(-own)]
+                own = min(found.get(key, 0) for key in keys)
+            reached.append(own)
+        return min(reached, default=0)
+
     def catch_up(self, name: str | None = None, progress: Progress | None = None) -> int:
         """Applies every event recorded so far; returns how many were applied (summed over
-        the projections)."""
-        return self._catch_up(self._selected(name), progress, self.batch_size)
+        the projections). Finishes the selected projections' split rebuilds first."""
+        selected = self._selected(name)
+        joined = self.join([projection.name for projection in selected], progress)
+        return joined + self._catch_up(selected, progress, self.batch_size)
 
-    def _catch_up(self, selected: list[Projection], progress: Progress | None, limit: int) -> int:
+    def _catch_up(self, selected: list[Projection], progress: Progress | None, limit: int,
+                  partition: Partition | None = None, stop: int | None = None) -> int:  # fmt: skip
         head = self.head()
         total = 0
         while True:
-            applied, reached = self._run_batch(selected, limit)
-            if not applied:
+            applied, reached, moved = self._run_batch(selected, limit, partition, stop)
+            if not moved:
                 return total
             total += applied
             if progress:
@@ -175,14 +239,38 @@ class ProjectionRunner:
 
     def reset(self, name: str | Sequence[str] | None = None) -> None:
         """Empties the named projections (or all) and sets their positions to 0."""
-        for projection in self._selected(name):
-            with self.engine.begin() as conn:
-                self._locked_position(conn, projection.name)
-                for table in reversed(projection.tables()):
-                    conn.execute(table.delete())
-                conn.execute(
-                    positions.update().where(positions.c.name == projection.name).values(position=0)
-                )
+        self._restart(self._selected(name), partitions=1)
+
+    def split(self, name: str | Sequence[str] | None, count: int) -> None:
+        """Empties the named projections (or all) for a rebuild in `count` partitions: each
+        partition starts at position 0, and ordinary batches leave the projections alone
+        until `join`."""
+        Partition(0, count)  # validates the count
+        self._restart(self._selected(name), partitions=count)
+
+    def catch_up_partition(self, name: str | Sequence[str] | None, partition: Partition,
+                           progress: Progress | None = None) -> int:  # fmt: skip
+        """Replays the log into one partition of split projections (those not split, or
+        split another way, are left alone); returns the events applied."""
+        selected = self._selected(name)
+        return self._catch_up(selected, progress, self.rebuild_batch_size, partition)
+
+    def join(
+        self, name: str | Sequence[str] | None = None, progress: Progress | None = None
+    ) -> int:
+        """Finishes the split rebuilds of the named projections (or all): replays what each
+        partition still misses, here, then gives each projection one position again."""
+        total = 0
+        while splits := self._splits(self._selected(name)):
+            stop = self.head()  # every partition goes this far, then they are merged
+            for count, projections in splits.items():
+                for index in range(count):
+                    partition = Partition(index, count)
+                    total += self._catch_up(projections, progress, self.rebuild_batch_size,
+                                            partition, stop)  # fmt: skip
+                for projection in projections:
+                    self._merge(projection.name, count)
+        return total
 
     # ----------------------------------------------------------------- helpers
     def _selected(self, name: str | Sequence[str] | None) -> list[Projection]:
@@ -191,8 +279,62 @@ class ProjectionRunner:
         names = [name] if isinstance(name, str) else name
         return [self.projections[each] for each in names]
 
-    def _run_batch(self, projections: Sequence[Projection], limit: int) -> tuple[int, int]:
-        """One batch for every projection, in one transaction: (events applied, position).
+    def _restart(self, projections: Sequence[Projection], partitions: int) -> None:
+        """Empties each projection, in a transaction of its own, at position 0 (or split)."""
+        for projection in projections:
+            with self.engine.begin() as conn:
+                self._locked_position(conn, projection.name)
+                for table in reversed(projection.tables()):
+                    conn.execute(table.delete())
+                conn.execute(positions.delete().where(_partition_rows_of(projection.name)))
+                split = partitions > 1
+                conn.execute(
+                    positions.update()
+                    .where(positions.c.name == projection.name)
+                    .values(position=-partitions if split else 0)
+                )
+                if split:
+                    keys = [
+                        Partition(i, partitions).key(projection.name) for i in range(partitions)
+                    ]
+                    conn.execute(positions.insert(), [{"name": k, "position": 0} for k in keys])
+
+    def _splits(self, projections: Sequence[Projection]) -> dict[int, list[Projection]]:
+        """The split projections among `projections`, by number of partitions."""
+        names = [projection.name for projection in projections]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(positions.c.name, positions.c.position).where(
+                    positions.c.name.in_(names), positions.c.position < 0
+                )
+            ).all()
+        splits: dict[int, list[Projection]] = {}
+        for name, position in rows:
+            splits.setdefault(-int(position), []).append(self.projections[str(name)])
+        return splits
+
+    def _merge(self, name: str, count: int) -> bool:
+        """Gives a split projection one position again if all its partitions reached the
+        same one (in one transaction); False if they have not (or another runner merged)."""
+        keys = [Partition(index, count).key(name) for index in range(count)]
+        with self.engine.begin() as conn:
+            if self._locked_position(conn, name) != -count:
+                return False
+            reached = {self._locked_position(conn, key, create=False) for key in sorted(keys)}
+            if len(reached) != 1 or None in reached:
+                return False
+            (position,) = reached
+            conn.execute(positions.delete().where(positions.c.name.in_(keys)))
+            conn.execute(
+                positions.update().where(positions.c.name == name).values(position=position)
+            )
+        return True
+
+    def _run_batch(self, projections: Sequence[Projection], limit: int,
+                   partition: Partition | None = None,
+                   stop: int | None = None) -> tuple[int, int, bool]:  # fmt: skip
+        """One batch for every projection, in one transaction: (events applied, position
+        reached, whether any position moved).
 
         SQLite has one write lock for the whole file, which the service's appends need too.
         So there a batch is first computed in a read transaction (a snapshot of the positions,
@@ -201,93 +343,120 @@ class ProjectionRunner:
         positions are written in one transaction. If another runner moved one meanwhile,
         nothing is written and the batch is redone holding the lock, so a runner always makes
         progress. PostgreSQL locks only the position rows, and computes in the transaction.
+
+        With a `partition`, the batch holds that partition's events up to `stop` (default:
+        the head) and moves the partition's positions; without, split projections are skipped.
         """
         with _no_cyclic_gc():
             if self.engine.dialect.name == "sqlite" and all(
                 isinstance(projection, Preparing) for projection in projections
             ):
-                done = self._optimistic_batch(cast(Sequence[Preparing], projections), limit)
+                batch = cast(Sequence[Preparing], projections)
+                done = self._optimistic_batch(batch, limit, partition, stop)
                 if done is not None:
                     return done
             with self.engine.connect() as conn:
                 if conn.dialect.name == "sqlite":
                     _tune_sqlite(conn)
                 with conn.begin():
-                    return self._apply_batch(conn, projections, limit)
+                    return self._apply_batch(conn, projections, limit, partition, stop)
 
-    def _optimistic_batch(
-        self, projections: Sequence[Preparing], limit: int
-    ) -> tuple[int, int] | None:
+    def _optimistic_batch(self, projections: Sequence[Preparing], limit: int,
+                          partition: Partition | None,
+                          stop: int | None) -> tuple[int, int, bool] | None:  # fmt: skip
         """A SQLite batch computed outside the write lock; None if a position moved meanwhile."""
-        if not projections:
-            return 0, 0
-        ordered = sorted(projections, key=lambda p: p.name)
+        keyed = _keyed(projections, partition)
         with self.engine.connect() as conn:
             _tune_sqlite(conn)
             driver = conn.connection.driver_connection
             assert driver is not None
             driver.execute("BEGIN")  # deferred: a snapshot, and no write lock
             try:
-                reached = {p.name: _read_position(conn, p.name) for p in ordered}
-                batch = self._read(conn, min(reached.values()), limit)
+                reached = _usable({key: _read_position(conn, key) for key, _ in keyed}, partition)
+                if not reached:
+                    return 0, 0, False
+                start = min(reached.values())
+                batch, last = self._read(conn, start, limit, partition, stop)
                 writes = [
-                    (projection.name, projection.prepare(conn, part), len(part))
-                    for projection in ordered
-                    if (part := _after(batch, reached[projection.name]))
+                    (key, projection.prepare(conn, part), len(part))
+                    for key, projection in keyed
+                    if key in reached and reached[key] < last
+                    for part in [_after(batch, reached[key])]
                 ]
             finally:
                 driver.execute("ROLLBACK")
-            if not batch:
-                return 0, min(reached.values())
-            last = batch[-1].position
+            if not writes:
+                return 0, start, False
             with conn.begin():
-                for projection in ordered:  # in name order, like every runner
-                    if self._locked_position(conn, projection.name) != reached[projection.name]:
+                for key in reached:  # in key order, like every runner
+                    if self._locked_position(conn, key, create=partition is None) != reached[key]:
                         return None
-                for name, write, _ in writes:
-                    write(conn)
+                for key, write, count in writes:
+                    if count:
+                        write(conn)
                     conn.execute(
-                        positions.update().where(positions.c.name == name).values(position=last)
+                        positions.update().where(positions.c.name == key).values(position=last)
                     )
-            return sum(count for _, _, count in writes), last
+            return sum(count for _, _, count in writes), last, True
 
-    def _apply_batch(
-        self, conn: Connection, projections: Sequence[Projection], limit: int
-    ) -> tuple[int, int]:
-        if not projections:
-            return 0, 0
-        # Lock in name order, so that two runners never wait on each other in a cycle.
-        ordered = sorted(projections, key=lambda p: p.name)
-        reached = {p.name: self._locked_position(conn, p.name) for p in ordered}
-        batch = self._read(conn, min(reached.values()), limit)
-        if not batch:
-            return 0, min(reached.values())
-        applied = 0
-        last = batch[-1].position
-        for projection in ordered:
-            start = reached[projection.name]
-            part = _after(batch, start)
-            if not part:
+    def _apply_batch(self, conn: Connection, projections: Sequence[Projection], limit: int,
+                     partition: Partition | None,
+                     stop: int | None) -> tuple[int, int, bool]:  # fmt: skip
+        # Lock in key order, so that two runners never wait on each other in a cycle.
+        keyed = _keyed(projections, partition)
+        found = {
+            key: self._locked_position(conn, key, create=partition is None) for key, _ in keyed
+        }
+        reached = _usable(found, partition)
+        if not reached:
+            return 0, 0, False
+        start = min(reached.values())
+        batch, last = self._read(conn, start, limit, partition, stop)
+        applied, moved = 0, False
+        for key, projection in keyed:
+            if key not in reached or reached[key] >= last:
                 continue
-            projection.apply(conn, part)
-            conn.execute(
-                positions.update().where(positions.c.name == projection.name).values(position=last)
-            )
-            applied += len(part)
-        return applied, last
+            part = _after(batch, reached[key])
+            if part:
+                projection.apply(conn, part)
+            conn.execute(positions.update().where(positions.c.name == key).values(position=last))
+            applied, moved = applied + len(part), True
+        return applied, last, moved
 
-    def _read(self, conn: Connection, start: int, limit: int) -> list[Envelope]:
-        if self._log is None:
-            notifications = self.recorder.select_notifications(
-                start=start, limit=limit, topics=self._topics, inclusive_of_start=False
-            )
-            rows: Sequence[Any] = [
-                (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-                for n in notifications
-            ]
-        else:
-            rows = self._log.rows(conn, start, limit)
-        return self._decoded(rows)
+    def _read(self, conn: Connection, start: int, limit: int, partition: Partition | None,
+              stop: int | None) -> tuple[list[Envelope], int]:  # fmt: skip
+        """The next events after `start` (of the partition, up to `stop`) and the position
+        the batch reaches: its last event, or for a partition that is not full, the bound
+        (events of other partitions lie between)."""
+        if partition is None:
+            rows, _ = self._rows(conn, start, limit, None, None)
+            batch = self._decoded(rows)
+            return batch, batch[-1].position if batch else start
+        # The bound first: every event up to it is committed, so the read below sees them all.
+        bound = self._head(conn) if stop is None else stop
+        rows, scanned = self._rows(conn, start, limit, partition, bound)
+        return self._decoded(rows), max(start, scanned if scanned is not None else bound)
+
+    def _rows(self, conn: Connection, start: int, limit: int, partition: Partition | None,
+              bound: int | None) -> tuple[Sequence[Any], int | None]:  # fmt: skip
+        """Rows (position, originator id, version, topic, state) and, when the read stopped
+        at `limit`, the last position it looked at (None: it reached the bound)."""
+        digits = partition.digits if partition else None
+        if self._log is not None:
+            rows = self._log.rows(conn, start, limit, digits, bound)
+            return rows, rows[-1][0] if len(rows) == limit else None
+        notifications = self.recorder.select_notifications(
+            start=start, limit=limit, stop=bound, topics=self._topics, inclusive_of_start=False
+        )
+        scanned = notifications[-1].id if len(notifications) == limit else None
+        return [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in notifications
+            if digits is None or str(n.originator_id)[-1] in digits
+        ], scanned
+
+    def _head(self, conn: Connection) -> int:
+        return self._log.head(conn) if self._log is not None else self.head()
 
     def _decoded(self, rows: Sequence[Any]) -> list[Envelope]:
         ids: dict[Any, tuple[UUID, str]] = {}
@@ -300,28 +469,54 @@ class ProjectionRunner:
             batch.append(Envelope(position, decode(known[0], version, topic, state), known[1]))
         return batch
 
-    def _locked_position(self, conn: Connection, name: str) -> int:
-        query = select(positions.c.position).where(positions.c.name == name)
+    def _locked_position(self, conn: Connection, key: str, create: bool = True) -> int | None:
+        """A position row's value, locked for the transaction; a missing row is created at 0,
+        or with `create=False` (a partition's row) None."""
+        query = select(positions.c.position).where(positions.c.name == key)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         value = conn.scalar(query)
         if value is None:
+            if not create:
+                return None
             # Two runners may meet a projection that has no position yet: one inserts it, the
             # other's insert does nothing, and both then lock the one row.
-            conn.execute(_insert_once(conn).values(name=name, position=0))
+            conn.execute(_insert_once(conn).values(name=key, position=0))
             value = conn.scalar(query)
         return int(value or 0)
 
 
-def _read_position(conn: Connection, name: str) -> int:
-    """A projection's position read through a driver cursor (0 if it has none yet)."""
+def _keyed(projections: Sequence[Projection], partition: Partition | None) -> list[tuple[str, Any]]:
+    """(position key, projection) in key order, the order every runner locks them in."""
+    keyed = [(partition.key(p.name) if partition else p.name, p) for p in projections]
+    return sorted(keyed, key=lambda pair: pair[0])
+
+
+def _usable(found: dict[str, int | None], partition: Partition | None) -> dict[str, int]:
+    """The positions a batch may move: a partition's existing rows; without a partition,
+    projections that are not split (a missing row is position 0)."""
+    if partition is not None:
+        return {key: value for key, value in found.items() if value is not None}
+    return {key: value or 0 for key, value in found.items() if value is None or value >= 0}
+
+
+def _partition_rows_of(name: str) -> Any:
+    return positions.c.name.startswith(f"{name}{SPLIT}", autoescape=True)
+
+
+def _rows_of(name: str) -> Any:
+    return (positions.c.name == name) | _partition_rows_of(name)
+
+
+def _read_position(conn: Connection, key: str) -> int | None:
+    """A position row's value read through a driver cursor (None if it has none)."""
     cursor = conn.connection.cursor()
     try:
-        cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (name,))
+        cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (key,))
         row = cursor.fetchone()
     finally:
         cursor.close()
-    return int(row[0]) if row else 0
+    return int(row[0]) if row else None
 
 
 def _insert_once(conn: Connection) -> Any:
@@ -389,10 +584,11 @@ class _LogTable:
 
     Used when the events are in the same database as the read models: it skips the recorder's
     `Notification` objects and SQLAlchemy's result rows (each cost about as much as decoding
-    the event), and reads inside the batch's transaction.
+    the event), and reads inside the batch's transaction. A partition's events are picked by
+    the database (the last character of the lead id), so only they reach Python.
     """
 
-    statement: str
+    table: str  # quoted as needed
     topics: tuple[str, ...]
     postgres: bool
 
@@ -411,12 +607,7 @@ class _LogTable:
                 return None
             if not _same_file(db_name, engine.url.database):
                 return None
-            marks = ", ".join("?" for _ in topics)
-            statement = (
-                f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
-                f"WHERE rowid > ? AND topic IN ({marks}) ORDER BY rowid LIMIT ?"
-            )
-            return cls(statement, topics, postgres=False)
+            return cls(table, topics, postgres=False)
         if dialect == "postgresql" and module == "eventsourcing.postgres":
             where = getattr(getattr(datastore, "pool", None), "kwargs", None) or {}
             url = engine.url
@@ -429,26 +620,58 @@ class _LogTable:
             schema = getattr(datastore, "schema", None) or "public"
             if not schema.isidentifier():
                 return None
-            statement = (
-                "SELECT notification_id, originator_id, originator_version, topic, state "
-                f'FROM "{schema}"."{table}" WHERE notification_id > %s AND topic = ANY(%s) '
-                "ORDER BY notification_id LIMIT %s"
-            )
-            return cls(statement, topics, postgres=True)
+            return cls(f'"{schema}"."{table}"', topics, postgres=True)
         return None
 
-    def rows(self, conn: Connection, start: int, limit: int) -> list[Any]:
-        params: tuple[Any, ...]
+    def rows(self, conn: Connection, start: int, limit: int, digits: tuple[str, ...] | None,
+             bound: int | None) -> list[Any]:  # fmt: skip
+        """Up to `limit` lead events after `start` (up to `bound`), of the leads whose id
+        ends in one of `digits` (all leads if None), in log order."""
+        statement = _log_statement(self, digits is not None, bound is not None, len(digits or ()))
+        values: tuple[Any, ...] = (start, *([bound] if bound is not None else []))
         if self.postgres:
-            params = (start, list(self.topics), limit)
+            values += (list(self.topics), *([list(digits)] if digits else []), limit)
         else:
-            params = (start, *self.topics, limit)
+            values += (*self.topics, *(digits or ()), limit)
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(self.statement, params)
+            cursor.execute(statement, values)
             return list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def head(self, conn: Connection) -> int:
+        """The last position in the log (0 if empty), read on `conn`."""
+        column = "notification_id" if self.postgres else "rowid"
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(f"SELECT max({column}) FROM {self.table}")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return int(row[0] or 0) if row else 0
+
+
+@cache
+def _log_statement(log: _LogTable, partitioned: bool, bounded: bool, digits: int) -> str:
+    if log.postgres:
+        position, mark = "notification_id", "%s"
+        topics = "topic = ANY(%s)"
+        lead = "right(originator_id::text, 1) = ANY(%s)"
+    else:
+        position, mark = "rowid", "?"
+        topics = f"topic IN ({', '.join('?' for _ in log.topics)})"
+        lead = f"substr(originator_id, -1) IN ({', '.join('?' for _ in range(digits))})"
+    where = [f"{position} > {mark}"]
+    if bounded:
+        where.append(f"{position} <= {mark}")
+    where.append(topics)
+    if partitioned:
+        where.append(lead)
+    return (
+        f"SELECT {position}, originator_id, originator_version, topic, state FROM {log.table} "
+        f"WHERE {' AND '.join(where)} ORDER BY {position} LIMIT {mark}"
+    )
 
 
 def _same_file(a: str, b: str) -> bool | None:
