@@ -135,9 +135,6 @@ class Partition:
     def digits(self) -> tuple[str, ...]:
         return tuple(digit for digit in _HEX if int(digit, 16) % self.count == self.index)
 
-    def holds(self, lead_id: str) -> bool:
-        return lead_id[-1] in self.digits
-
 
 SPLIT = "#"  # in a position row's name: a partition's position, "lead_facts#0/2"
 
