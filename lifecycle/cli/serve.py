@@ -29,6 +29,7 @@ from uvicorn.supervisors import Multiprocess
 from ..api import create_app
 from ..api.app import WORKER_LOG_LEVEL
 from ..bootstrap import Services
+from ..heap import freeze_startup_heap
 from ..logs import get_logger, set_level
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
@@ -87,9 +88,13 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
     log.info("serving", host=args.host, port=args.port, workers=args.workers)
     try:
         if args.workers == 1:
-            _serve_here(uvicorn.Config(create_app(services), lifespan="off", **options))
+            config = uvicorn.Config(create_app(services), lifespan="off", **options)
+            config.load()  # uvicorn's protocol classes too, before the heap is frozen
+            freeze_startup_heap()
+            _serve_here(config)
         else:
             _hand_down(services, args.log_level)
+            freeze_startup_heap()  # the sweep's and catch-up's process (workers freeze their own)
             config = uvicorn.Config(
                 WORKER_APP, factory=True, workers=args.workers, lifespan="on", **options
             )
