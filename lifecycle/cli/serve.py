@@ -31,6 +31,7 @@ from ..api.app import WORKER_LOG_LEVEL
 from ..bootstrap import Services
 from ..heap import freeze_startup_heap
 from ..logs import get_logger, set_level
+from ..niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 from .common import positive_int
@@ -82,8 +83,10 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
         "access_log": False,
     }
     services.runner.batch_size = CATCH_UP_BATCH
-    catch_up = CatchUpLoop(services.runner)
-    sweep = start_sweep(services, services.clock, args.sweep_interval)
+    # With HTTP in worker processes, the background threads give way to them (`niceness`).
+    niceness = BACKGROUND_NICENESS if args.workers > 1 else 0
+    catch_up = CatchUpLoop(services.runner, niceness=niceness)
+    sweep = start_sweep(services, services.clock, args.sweep_interval, niceness=niceness)
     catch_up.start()
     log.info("serving", host=args.host, port=args.port, workers=args.workers)
     try:
@@ -127,12 +130,16 @@ class CatchUpLoop:
     """Applies new events to every read model every `interval` seconds, in a thread.
 
     A failed pass (the database restarting, say) is logged and retried on the next one: the
-    runner's batches are atomic, so a failure leaves nothing to repair.
+    runner's batches are atomic, so a failure leaves nothing to repair. With `niceness` > 0
+    the thread runs at that lower priority (`lifecycle.niceness`).
     """
 
-    def __init__(self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL) -> None:
+    def __init__(
+        self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL, niceness: int = 0
+    ) -> None:
         self.runner = runner
         self.interval = interval
+        self.niceness = niceness
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="catch-up", daemon=True)
 
@@ -144,6 +151,7 @@ class CatchUpLoop:
         self._thread.join()
 
     def _run(self) -> None:
+        lower_this_thread(self.niceness)
         while True:
             try:
                 self.runner.catch_up()

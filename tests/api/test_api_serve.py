@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,6 +13,8 @@ import httpx
 import pytest
 from api_support import Served, run_cli
 from helpers import body, created
+
+from lifecycle.niceness import BACKGROUND_NICENESS
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +86,10 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
     auth = {"Authorization": f"Bearer {token}"}
     try:
         workers = _children(server.process.pid)
+        background, serving = (
+            _nice_values(server.process.pid),
+            set().union(*map(_nice_values, workers)),
+        )
         with httpx.Client(base_url=server.url, headers=auth) as api:
             leads = [api.post("/v1/leads", json=created()).json()["id"] for _ in range(4)]
         statuses: list[int] = []
@@ -108,6 +116,9 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
         exit_code = server.stop()
 
     assert len(workers) >= 2  # the main process keeps the timers and read models
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert max(background) == max(ours, BACKGROUND_NICENESS)  # its catch-up thread gives way…
+    assert serving == {ours}  # …to every thread of the workers
     assert statuses == [200] * 60
     assert sum(sum(e["type"] == "touched" for e in events) for events in timelines) == 60
     for events in timelines:
@@ -128,6 +139,15 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(status.parent.name))
     return found
+
+
+def _nice_values(pid: int) -> set[int]:
+    """The nice values of the threads of process `pid` (field 19 of each thread's stat)."""
+    values = set()
+    for status in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            values.add(int(status.read_text().rsplit(")", 1)[1].split()[16]))
+    return values
 
 
 def _leads_counted(report: dict[str, Any]) -> int | None:
