@@ -1,10 +1,16 @@
-"""`lifecycle serve`: the HTTP API, the scheduler sweep and the projection catch-up, one process.
+"""`lifecycle serve`: the HTTP API, the scheduler sweep and the projection catch-up.
 
-`--workers N` (N > 1) serves HTTP from N worker processes sharing the socket (uvicorn's
-supervisor restarts any that dies); the main process keeps the sweep and the catch-up, which
-need no more than one runner each. Workers are independent writers of the same store: each
-has its own group writer and caches, kept coherent by the store (a cached lead is brought up
-to date before each use, and a stale write is refused and re-run).
+`--workers N` (N > 1; the default is one per CPU core) serves HTTP from N worker processes
+sharing the socket (uvicorn's supervisor restarts any that dies); the main process keeps the
+sweep and the catch-up, which need no more than one runner each, at a lower CPU priority
+(`lifecycle.niceness`). One interpreter lock per process is why: in one process the request
+threads, the group writer and the catch-up take turns on one lock and one core, and a
+request waited for the others' turns (see the README's Performance section). `--workers 1`
+runs everything in one process, for a machine with one core or a small footprint.
+
+Workers are independent writers of the same store: each has its own group writer and caches,
+kept coherent by the store (a cached lead is brought up to date before each use, and a stale
+write is refused and re-run).
 
 Several `serve` processes may share one PostgreSQL: timers fire once (`tick` locks the due rows
 with SKIP LOCKED and every fire re-checks the lead) and projections apply each event once
@@ -34,7 +40,7 @@ from ..logs import get_logger, set_level
 from ..niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
-from .common import positive_int
+from .common import cores, positive_int
 
 WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
@@ -65,10 +71,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--workers",
         type=positive_int,
-        default=1,
+        default=None,
         metavar="N",
-        help="HTTP worker processes (default 1: everything in one process); with N > 1 the "
-        "main process runs the timers and the read models, and N processes serve HTTP",
+        help="HTTP worker processes (default: one per CPU core); with N > 1 the main process "
+        "runs the timers and the read models, and N processes serve HTTP; 1 runs everything "
+        "in one process",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=run_serve)
@@ -76,6 +83,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace, services: Services) -> int:
     set_level(args.log_level)
+    if args.workers is None:
+        args.workers = cores()
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 from api_support import Served, run_cli
 from helpers import body, created
 
+from lifecycle.cli.common import cores
 from lifecycle.niceness import BACKGROUND_NICENESS
 
 pytestmark = pytest.mark.slow
@@ -44,7 +46,7 @@ def test_a_lead_goes_from_created_to_won_over_http_and_shows_in_the_funnel(tmp_p
     token = run_cli(
         "token", "create", "--name", "e2e", "--scope", "admin", "--database-url", url, cwd=tmp_path
     ).stdout.strip()
-    server = Served(url, tmp_path)
+    server = Served(url, tmp_path, "--workers", "1")  # everything in one process
     try:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api:
             lead = api.post("/v1/leads", json=created(source="webinar")).json()
@@ -126,6 +128,18 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
     assert counted is True  # all 4 leads counted
     assert exit_code == 0, server.log.read_text()
     assert '"stopped"' in server.log.read_text()
+
+
+def test_serve_by_default_serves_http_from_one_worker_process_per_core(tmp_path: Path):
+    server = Served(f"sqlite:///{tmp_path}/default.db", tmp_path)
+    exit_code = server.stop()
+
+    lines = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
+    serving = next(line for line in lines if line.get("event") == "serving")
+    assert serving["workers"] == cores()
+    assert exit_code == 0, server.log.read_text()
 
 
 def _children(pid: int) -> list[int]:
