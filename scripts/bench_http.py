@@ -10,6 +10,7 @@ default logging (a JSON line per request, to /dev/null here), creates leads, the
      `touched` activity per request, at several concurrencies: the best requests/s;
   2. half load: an open-loop schedule at half that rate; latency is measured from each
      request's scheduled time (no coordinated omission): p50 / p99 / max;
+     meanwhile, how far the read models lag the log (`ReportLag`);
   3. the engine's raw single-row commit rate, measured in the same run on the same database
      (one connection, one INSERT + COMMIT per row, the store's own durability settings), and
      the ratio of appends/s to it.
@@ -34,10 +35,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,9 @@ from urllib.parse import quote
 import httpx
 import psycopg
 from benchdb import PG_URL, fresh_database
+
+from lifecycle.application import LeadLedger
+from lifecycle.store import persistence_env
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
@@ -91,6 +96,65 @@ def _rate(commit: Callable[[int], None], seconds: float) -> float:
         commit(done)
         done += 1
     return done / (time.perf_counter() - started)
+
+
+class ReportLag:
+    """How long the read models take to reach what the log held, sampled every `every` s.
+
+    A thread polls the log's head and the read models' lowest position; the lag of a sample
+    is the time until the position reached that sample's head (what a report then shows):
+    an upper bound on the append-to-report delay, to within `every`.
+    """
+
+    def __init__(self, url: str, every: float = 0.05) -> None:
+        self.url = url
+        self.every = every
+        self.samples: list[tuple[float, int, int]] = []  # (time, head, lowest position)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> ReportLag:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def worst(self) -> float:
+        """The longest lag seen, in seconds (a head never reached counts up to the end)."""
+        worst = 0.0
+        for n, (at, head, _) in enumerate(self.samples):
+            reached = next((t for t, _, low in self.samples[n:] if low >= head), None)
+            worst = max(worst, (reached or self.samples[-1][0]) - at)
+        return worst
+
+    def _poll(self) -> None:
+        ledger = LeadLedger(persistence_env(self.url))
+        try:
+            with contextlib.closing(self._positions()) as lowest:
+                while not self._stop.wait(self.every):
+                    head = ledger.recorder.max_notification_id() or 0
+                    self.samples.append((time.perf_counter(), head, lowest.send(None)))
+        finally:
+            ledger.close()
+
+    def _positions(self) -> Generator[int, None, None]:
+        """Yields the lowest projection position each time it is sent None (read-only)."""
+        query = "SELECT min(position) FROM projection_positions"
+        if self.url.startswith("sqlite:///"):
+            path = self.url.removeprefix("sqlite:///")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            try:
+                while True:
+                    yield conn.execute(query).fetchone()[0] or 0
+            finally:
+                conn.close()
+        server, _, schema = self.url.partition("?schema=")
+        with psycopg.connect(server, autocommit=True) as pg:
+            pg.execute(f"SET search_path TO {schema}")
+            while True:
+                yield pg.execute(query).fetchone()[0] or 0  # type: ignore[index]
 
 
 # --------------------------------------------------------------------------- server
@@ -409,7 +473,9 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
                 runs.append((rate, clients, result, server_cpu))
             rate, clients, saturated, server_cpu = max(runs, key=lambda r: r[0])
             time.sleep(args.settle)  # the read models catch up on the saturation runs first
-            half = load.open_loop(target, rate / 2, args.seconds)
+            half_rate = args.half_rate or rate / 2
+            with ReportLag(url) as lag:
+                half = load.open_loop(target, half_rate, args.seconds)
         finally:
             server.stop()
         raw = raw_commits_per_second(url)
@@ -419,9 +485,10 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
         f"({clients} clients; CPU per request: "
         f"load generator {_micros(saturated.cpu, saturated)}, "
         f"server {_micros(server_cpu, saturated)}); "
-        f"at half load ({rate / 2:,.0f}/s) p50 {cut[49]:.1f} ms, p99 {cut[98]:.1f} ms, "
+        f"at half load ({half_rate:,.0f}/s) p50 {cut[49]:.1f} ms, p99 {cut[98]:.1f} ms, "
         f"max {max(half.latencies):.1f} ms (load generator {_micros(half.cpu, half)}/request, "
-        f"{half.connections} connections{_oddities(half)}); raw single-row commits {raw:,.0f}/s; "
+        f"{half.connections} connections{_oddities(half)}); reports lag at most "
+        f"{lag.worst():.2f} s; raw single-row commits {raw:,.0f}/s; "
         f"appends/commit limit = {rate / raw:.2f}"
     )
 
@@ -444,6 +511,9 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument(
+        "--half-rate", type=float, help="the open-loop rate (default: half the saturation)"
+    )
     parser.add_argument("--settle", type=float, default=5.0, help="pause before half load")
     parser.add_argument(
         "--clients", type=int, nargs="+", default=[4, 8, 16, 32], help="saturation concurrencies"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from typing import Any, NoReturn
@@ -45,6 +46,14 @@ def common_options() -> argparse.ArgumentParser:
         help="print the same JSON as the HTTP API",
     )
     return common
+
+
+def cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def positive_int(text: str) -> int:

@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from ..bootstrap import Services
 from ..domain.errors import LifecycleError, ValidationFailed
 from ..projections.runner import MAX_PARTITIONS, Partition
-from .common import positive_int, print_error, print_json, wants_json
+from .common import cores, positive_int, print_error, print_json, wants_json
 
 POLL_SECONDS = 0.25
 
@@ -64,7 +64,7 @@ def run_rebuild(args: argparse.Namespace, services: Services) -> int:
     if args.partition is not None:
         runner.catch_up_partition(names, args.partition)
         return 0
-    workers = min(args.workers or _cores(), MAX_PARTITIONS)
+    workers = min(args.workers or cores(), MAX_PARTITIONS)
     started = time.perf_counter()
     with _progress(args, runner.head()) as advance:
         if workers == 1:
@@ -161,10 +161,3 @@ def _partition(text: str) -> Partition:
     except ValueError as error:
         msg = f"expected K/N, a partition of a split rebuild: {error}"
         raise argparse.ArgumentTypeError(msg) from None
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

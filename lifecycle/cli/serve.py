@@ -1,10 +1,16 @@
-"""`lifecycle serve`: the HTTP API, the scheduler sweep and the projection catch-up, one process.
+"""`lifecycle serve`: the HTTP API, the scheduler sweep and the projection catch-up.
 
-`--workers N` (N > 1) serves HTTP from N worker processes sharing the socket (uvicorn's
-supervisor restarts any that dies); the main process keeps the sweep and the catch-up, which
-need no more than one runner each. Workers are independent writers of the same store: each
-has its own group writer and caches, kept coherent by the store (a cached lead is brought up
-to date before each use, and a stale write is refused and re-run).
+`--workers N` (N > 1; the default is one per CPU core) serves HTTP from N worker processes
+sharing the socket (uvicorn's supervisor restarts any that dies); the main process keeps the
+sweep and the catch-up, which need no more than one runner each, at a lower CPU priority
+(`lifecycle.niceness`). One interpreter lock per process is why: in one process the request
+threads, the group writer and the catch-up take turns on one lock and one core, and a
+request waited for the others' turns (see the README's Performance section). `--workers 1`
+runs everything in one process, for a machine with one core or a small footprint.
+
+Workers are independent writers of the same store: each has its own group writer and caches,
+kept coherent by the store (a cached lead is brought up to date before each use, and a stale
+write is refused and re-run).
 
 Several `serve` processes may share one PostgreSQL: timers fire once (`tick` locks the due rows
 with SKIP LOCKED and every fire re-checks the lead) and projections apply each event once
@@ -29,10 +35,12 @@ from uvicorn.supervisors import Multiprocess
 from ..api import create_app
 from ..api.app import WORKER_LOG_LEVEL
 from ..bootstrap import Services
+from ..heap import freeze_startup_heap
 from ..logs import get_logger, set_level
+from ..niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
-from .common import positive_int
+from .common import cores, positive_int
 
 WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
@@ -63,10 +71,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--workers",
         type=positive_int,
-        default=1,
+        default=None,
         metavar="N",
-        help="HTTP worker processes (default 1: everything in one process); with N > 1 the "
-        "main process runs the timers and the read models, and N processes serve HTTP",
+        help="HTTP worker processes (default: one per CPU core); with N > 1 the main process "
+        "runs the timers and the read models, and N processes serve HTTP; 1 runs everything "
+        "in one process",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=run_serve)
@@ -74,6 +83,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace, services: Services) -> int:
     set_level(args.log_level)
+    if args.workers is None:
+        args.workers = cores()
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -81,15 +92,21 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
         "access_log": False,
     }
     services.runner.batch_size = CATCH_UP_BATCH
-    catch_up = CatchUpLoop(services.runner)
-    sweep = start_sweep(services, services.clock, args.sweep_interval)
+    # With HTTP in worker processes, the background threads give way to them (`niceness`).
+    niceness = BACKGROUND_NICENESS if args.workers > 1 else 0
+    catch_up = CatchUpLoop(services.runner, niceness=niceness)
+    sweep = start_sweep(services, services.clock, args.sweep_interval, niceness=niceness)
     catch_up.start()
     log.info("serving", host=args.host, port=args.port, workers=args.workers)
     try:
         if args.workers == 1:
-            _serve_here(uvicorn.Config(create_app(services), lifespan="off", **options))
+            config = uvicorn.Config(create_app(services), lifespan="off", **options)
+            config.load()  # uvicorn's protocol classes too, before the heap is frozen
+            freeze_startup_heap()
+            _serve_here(config)
         else:
             _hand_down(services, args.log_level)
+            freeze_startup_heap()  # the sweep's and catch-up's process (workers freeze their own)
             config = uvicorn.Config(
                 WORKER_APP, factory=True, workers=args.workers, lifespan="on", **options
             )
@@ -122,12 +139,16 @@ class CatchUpLoop:
     """Applies new events to every read model every `interval` seconds, in a thread.
 
     A failed pass (the database restarting, say) is logged and retried on the next one: the
-    runner's batches are atomic, so a failure leaves nothing to repair.
+    runner's batches are atomic, so a failure leaves nothing to repair. With `niceness` > 0
+    the thread runs at that lower priority (`lifecycle.niceness`).
     """
 
-    def __init__(self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL) -> None:
+    def __init__(
+        self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL, niceness: int = 0
+    ) -> None:
         self.runner = runner
         self.interval = interval
+        self.niceness = niceness
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="catch-up", daemon=True)
 
@@ -139,6 +160,7 @@ class CatchUpLoop:
         self._thread.join()
 
     def _run(self) -> None:
+        lower_this_thread(self.niceness)
         while True:
             try:
                 self.runner.catch_up()

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ..application import Clock
 from ..logs import get_logger
+from ..niceness import lower_this_thread
 from .tick import TickParts, tick
 
 JOB_ID = "tick"
@@ -28,14 +29,18 @@ DEFAULT_INTERVAL = 30.0
 log = get_logger(__name__)
 
 
-def sweep_job(parts: TickParts, clock: Clock, limit: int | None = None) -> Callable[[], int]:
+def sweep_job(
+    parts: TickParts, clock: Clock, limit: int | None = None, niceness: int = 0
+) -> Callable[[], int]:
     """The job the scheduler runs: one tick at `clock()`; errors are logged, never raised.
 
     A failed tick leaves every deadline in place, so the next run retries it; raising would
-    only make APScheduler print a traceback.
+    only make APScheduler print a traceback. With `niceness` > 0 the tick runs at that lower
+    priority (`lifecycle.niceness`).
     """
 
     def run() -> int:
+        lower_this_thread(niceness)  # the executor's thread: cheap to repeat
         started = time.perf_counter()
         now = clock()
         try:
@@ -70,10 +75,14 @@ def build_sweep(
 
 
 def start_sweep(
-    parts: TickParts, clock: Clock, interval: float = DEFAULT_INTERVAL, limit: int | None = None
+    parts: TickParts,
+    clock: Clock,
+    interval: float = DEFAULT_INTERVAL,
+    limit: int | None = None,
+    niceness: int = 0,
 ) -> BackgroundScheduler:
     """Starts ticking in a background thread; stop it with `stop_sweep`."""
-    scheduler = build_sweep(sweep_job(parts, clock, limit), interval)
+    scheduler = build_sweep(sweep_job(parts, clock, limit, niceness), interval)
     scheduler.start()
     return scheduler
 

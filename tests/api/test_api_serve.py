@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,6 +14,9 @@ import httpx
 import pytest
 from api_support import Served, run_cli
 from helpers import body, created
+
+from lifecycle.cli.common import cores
+from lifecycle.niceness import BACKGROUND_NICENESS
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +46,7 @@ def test_a_lead_goes_from_created_to_won_over_http_and_shows_in_the_funnel(tmp_p
     token = run_cli(
         "token", "create", "--name", "e2e", "--scope", "admin", "--database-url", url, cwd=tmp_path
     ).stdout.strip()
-    server = Served(url, tmp_path)
+    server = Served(url, tmp_path, "--workers", "1")  # everything in one process
     try:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api:
             lead = api.post("/v1/leads", json=created(source="webinar")).json()
@@ -82,6 +88,10 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
     auth = {"Authorization": f"Bearer {token}"}
     try:
         workers = _children(server.process.pid)
+        background, serving = (
+            _nice_values(server.process.pid),
+            set().union(*map(_nice_values, workers)),
+        )
         with httpx.Client(base_url=server.url, headers=auth) as api:
             leads = [api.post("/v1/leads", json=created()).json()["id"] for _ in range(4)]
         statuses: list[int] = []
@@ -108,6 +118,9 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
         exit_code = server.stop()
 
     assert len(workers) >= 2  # the main process keeps the timers and read models
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert max(background) == max(ours, BACKGROUND_NICENESS)  # its catch-up thread gives way…
+    assert serving == {ours}  # …to every thread of the workers
     assert statuses == [200] * 60
     assert sum(sum(e["type"] == "touched" for e in events) for events in timelines) == 60
     for events in timelines:
@@ -115,6 +128,18 @@ def test_serve_with_two_worker_processes_loses_nothing_and_stops_cleanly(tmp_pat
     assert counted is True  # all 4 leads counted
     assert exit_code == 0, server.log.read_text()
     assert '"stopped"' in server.log.read_text()
+
+
+def test_serve_by_default_serves_http_from_one_worker_process_per_core(tmp_path: Path):
+    server = Served(f"sqlite:///{tmp_path}/default.db", tmp_path)
+    exit_code = server.stop()
+
+    lines = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
+    serving = next(line for line in lines if line.get("event") == "serving")
+    assert serving["workers"] == cores()
+    assert exit_code == 0, server.log.read_text()
 
 
 def _children(pid: int) -> list[int]:
@@ -128,6 +153,15 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(status.parent.name))
     return found
+
+
+def _nice_values(pid: int) -> set[int]:
+    """The nice values of the threads of process `pid` (field 19 of each thread's stat)."""
+    values = set()
+    for status in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            values.add(int(status.read_text().rsplit(")", 1)[1].split()[16]))
+    return values
 
 
 def _leads_counted(report: dict[str, Any]) -> int | None:
