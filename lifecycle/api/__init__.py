@@ -1,5 +1,5 @@
-"""The HTTP API (CONTRACT.md §4): a thin FastAPI layer over the application."""
+"""The HTTP API (CONTRACT.md §4): a thin FastAPI layer over the application (`api.app`).
 
-from .app import create_app
-
-__all__ = ["create_app"]
+Nothing is imported here, so that the token store (`api.tokens`), which the command line uses
+too, does not load the web stack.
+"""

@@ -27,13 +27,8 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-from uvicorn.supervisors import Multiprocess
-
-from ..api import create_app
-from ..api.app import WORKER_LOG_LEVEL
 from ..bootstrap import Services
 from ..heap import freeze_startup_heap
 from ..logs import get_logger, set_level
@@ -41,6 +36,9 @@ from ..niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 from .common import cores, positive_int
+
+if TYPE_CHECKING:
+    import uvicorn
 
 WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
@@ -82,6 +80,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace, services: Services) -> int:
+    # The web stack is imported here, not with this module: every other command starts faster
+    # (a rebuild's worker processes too).
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from ..api.app import create_app
+
     set_level(args.log_level)
     if args.workers is None:
         args.workers = cores()
@@ -119,6 +124,8 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
 
 
 def _serve_here(config: uvicorn.Config) -> None:
+    import uvicorn
+
     server = uvicorn.Server(config)
     # uvicorn handles SIGTERM while it runs and raises it again once it has stopped; this
     # handler then makes that a clean return (and covers a SIGTERM before uvicorn started).
@@ -128,6 +135,8 @@ def _serve_here(config: uvicorn.Config) -> None:
 
 def _hand_down(services: Services, log_level: str) -> None:
     """The settings the worker processes read (`api.app.worker_app`)."""
+    from ..api.app import WORKER_LOG_LEVEL
+
     settings = services.settings
     os.environ["LIFECYCLE_DATABASE_URL"] = settings.database_url
     if settings.config_path is not None:

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from helpers import ManualClock
 
-from lifecycle.api import create_app
+from lifecycle.api.app import create_app
 from lifecycle.bootstrap import Services, Settings, build
 
 with warnings.catch_warnings():

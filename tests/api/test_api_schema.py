@@ -17,7 +17,7 @@ from conftest import Api, Headers
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from lifecycle.api import create_app
+from lifecycle.api.app import create_app
 from lifecycle.bootstrap import Settings, build
 
 
