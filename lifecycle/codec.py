@@ -64,6 +64,7 @@ class Schema:
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.fields: tuple[tuple[str, Decode], ...] = tuple(_converters(cls))
+        self._versioned = getattr(cls, "class_version", 1) > 1
 
     def decode(self, data: bytes) -> State | None:
         """The decoded state, or None when `data` is in the marked form."""
@@ -75,6 +76,20 @@ class Schema:
             if value is not None:
                 state[name] = convert(value)
         return state
+
+    def event(self, data: bytes, originator_id: Any, originator_version: int) -> Any:
+        """The event stored as `data` (upcast if an older class version stored it), or None
+        when `data` is in the marked form."""
+        state = self.decode(data)
+        if state is None:
+            return None
+        state["originator_id"] = originator_id
+        state["originator_version"] = originator_version
+        if self._versioned or "class_version" in state:
+            upcast(self.cls, state)
+        event: Any = object.__new__(self.cls)
+        object.__setattr__(event, "__dict__", state)
+        return event
 
 
 def encode(state: State) -> bytes:
@@ -129,8 +144,12 @@ class TypedMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         schema = self.schema(cls)
         if schema is None:
             return super().to_domain_event(stored_event)
+        originator_id = stored_event.originator_id
+        convert_id = find_id_convertor(cls, cast(Hashable, type(originator_id)))
         try:
-            state = schema.decode(stored_event.state)
+            event = schema.event(
+                stored_event.state, convert_id(originator_id), stored_event.originator_version
+            )
         except Exception as error:
             msg = (
                 f"Failed to deserialise state of stored event with topic "
@@ -138,16 +157,9 @@ class TypedMapper(Mapper[TAggregateID], Generic[TAggregateID]):
                 f"originator_version {stored_event.originator_version}: {error}"
             )
             raise MapperDeserialisationError(msg) from error
-        if state is None:  # stored in the marked form
+        if event is None:  # stored in the marked form
             return super().to_domain_event(stored_event)
-        originator_id = stored_event.originator_id
-        convert_id = find_id_convertor(cls, cast(Hashable, type(originator_id)))
-        state["originator_id"] = convert_id(originator_id)
-        state["originator_version"] = stored_event.originator_version
-        upcast(cls, state)
-        event: DomainEventProtocol[TAggregateID] = object.__new__(cls)
-        object.__setattr__(event, "__dict__", state)
-        return event
+        return cast(DomainEventProtocol[TAggregateID], event)
 
 
 def upcast(cls: type, state: State) -> None:

@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from ..codec import Schema, TypedMapper, upcast
+from ..codec import Schema, TypedMapper
 from ..domain.lead import Lead
 
 
@@ -29,15 +29,9 @@ class EventDecoder:
     def decode(self, originator_id: UUID, version: int, topic: str, state: bytes) -> Lead.Event:
         schema = self._schemas[topic] if topic in self._schemas else self._schema(topic)
         if schema is not None:
-            fields = schema.decode(state)
-            if fields is not None:
-                fields["originator_id"] = originator_id
-                fields["originator_version"] = version
-                if "class_version" in fields:
-                    upcast(schema.cls, fields)
-                event: Lead.Event = object.__new__(schema.cls)
-                object.__setattr__(event, "__dict__", fields)
-                return event
+            event = schema.event(state, originator_id, version)
+            if event is not None:
+                return cast(Lead.Event, event)
         stored = StoredEvent(originator_id, version, topic, bytes(state))
         return cast(Lead.Event, self.mapper.to_domain_event(stored))
 
