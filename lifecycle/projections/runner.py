@@ -131,6 +131,11 @@ class Partition:
         """The name of this partition's position row for projection `name`."""
         return f"{name}{SPLIT}{self.index}/{self.count}"
 
+    @classmethod
+    def keys(cls, name: str, count: int) -> list[str]:
+        """The position rows of projection `name` split in `count` partitions, in key order."""
+        return [cls(index, count).key(name) for index in range(count)]
+
     @property
     def digits(self) -> tuple[str, ...]:
         return tuple(digit for digit in _HEX if int(digit, 16) % self.count == self.index)
@@ -199,8 +204,7 @@ class ProjectionRunner:
         for name in names:
             own = found.get(name, 0)
             if own < 0:
-                keys = [Partition(index, -own).key(name) for index in range(-own)]
-                own = min(found.get(key, 0) for key in keys)
+                own = min(found.get(key, 0) for key in Partition.keys(name, -own))
             reached.append(own)
         return min(reached, default=0)
 
@@ -285,15 +289,9 @@ class ProjectionRunner:
                     conn.execute(table.delete())
                 conn.execute(positions.delete().where(_partition_rows_of(projection.name)))
                 split = partitions > 1
-                conn.execute(
-                    positions.update()
-                    .where(positions.c.name == projection.name)
-                    .values(position=-partitions if split else 0)
-                )
+                _set_position(conn, projection.name, -partitions if split else 0)
                 if split:
-                    keys = [
-                        Partition(i, partitions).key(projection.name) for i in range(partitions)
-                    ]
+                    keys = Partition.keys(projection.name, partitions)
                     conn.execute(positions.insert(), [{"name": k, "position": 0} for k in keys])
 
     def _splits(self, projections: Sequence[Projection]) -> dict[int, list[Projection]]:
@@ -310,22 +308,20 @@ class ProjectionRunner:
             splits.setdefault(-int(position), []).append(self.projections[str(name)])
         return splits
 
-    def _merge(self, name: str, count: int) -> bool:
+    def _merge(self, name: str, count: int) -> None:
         """Gives a split projection one position again if all its partitions reached the
-        same one (in one transaction); False if they have not (or another runner merged)."""
-        keys = [Partition(index, count).key(name) for index in range(count)]
+        same one, in one transaction (else `join` goes round again; nothing to do if another
+        runner merged it)."""
+        keys = Partition.keys(name, count)
         with self.engine.begin() as conn:
             if self._locked_position(conn, name) != -count:
-                return False
-            reached = {self._locked_position(conn, key, create=False) for key in sorted(keys)}
-            if len(reached) != 1 or None in reached:
-                return False
-            (position,) = reached
+                return
+            reached = {self._locked_position(conn, key, create=False) for key in keys}
+            (position, *others) = reached
+            if others or position is None:
+                return
             conn.execute(positions.delete().where(positions.c.name.in_(keys)))
-            conn.execute(
-                positions.update().where(positions.c.name == name).values(position=position)
-            )
-        return True
+            _set_position(conn, name, position)
 
     def _run_batch(self, projections: Sequence[Projection], limit: int,
                    partition: Partition | None = None,
@@ -391,9 +387,7 @@ class ProjectionRunner:
                 for key, write, count in writes:
                     if count:
                         write(conn)
-                    conn.execute(
-                        positions.update().where(positions.c.name == key).values(position=last)
-                    )
+                    _set_position(conn, key, last)
             return sum(count for _, _, count in writes), last, True
 
     def _apply_batch(self, conn: Connection, projections: Sequence[Projection], limit: int,
@@ -416,7 +410,7 @@ class ProjectionRunner:
             part = _after(batch, reached[key])
             if part:
                 projection.apply(conn, part)
-            conn.execute(positions.update().where(positions.c.name == key).values(position=last))
+            _set_position(conn, key, last)
             applied, moved = applied + len(part), True
         return applied, last, moved
 
@@ -495,6 +489,10 @@ def _usable(found: dict[str, int | None], partition: Partition | None) -> dict[s
     if partition is not None:
         return {key: value for key, value in found.items() if value is not None}
     return {key: value or 0 for key, value in found.items() if value is None or value >= 0}
+
+
+def _set_position(conn: Connection, key: str, position: int) -> None:
+    conn.execute(positions.update().where(positions.c.name == key).values(position=position))
 
 
 def _partition_rows_of(name: str) -> Any:
