@@ -7,7 +7,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from .locks import write_gate
 
@@ -32,7 +32,8 @@ def _sqlite_write_locks(engine: Engine) -> None:
 
     pysqlite's own transaction handling is switched off and BEGIN IMMEDIATE issued instead
     (the recipe in SQLAlchemy's SQLite dialect documentation), after the file's write gate
-    (`locks.write_gate`), which is released when the transaction ends.
+    (`locks.write_gate`), which is released when the transaction ends. Connections opened
+    with `reading` begin deferred read transactions instead, without the gate.
     """
     gate = write_gate(engine.url.database or "")
 
@@ -43,6 +44,9 @@ def _sqlite_write_locks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: a snapshot, no write lock
+            return
         if gate is not None:
             gate.acquire()
             connection.info[_GATED] = True
@@ -60,6 +64,21 @@ def _sqlite_write_locks(engine: Engine) -> None:
 
 
 _GATED = "lifecycle_write_gate_held"
+_READ_ONLY = "lifecycle_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only, which never waits for writers nor makes them wait.
+
+    On SQLite an ordinary transaction takes the write lock at BEGIN (`_sqlite_write_locks`):
+    a report read that way would hold every append back until it ended. Here each
+    transaction is a deferred BEGIN instead, a snapshot of the committed data (WAL mode), and
+    the write gate is left alone. Writing through it is a mistake: SQLite would take its
+    lock mid-transaction, outside the gate. On PostgreSQL this is an ordinary connection.
+    """
+    with engine.connect() as conn:
+        yield conn.execution_options(**{_READ_ONLY: True})
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from ..bootstrap import Services, Settings, build
+from ..db import reading
 from ..heap import freeze_startup_heap
 from ..logs import configure, set_level
 from . import errors, events, leads, reports
@@ -84,7 +85,7 @@ def worker_app() -> FastAPI:
 
 def healthz(services: ServicesDep) -> JsonBody:
     try:
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             conn.execute(text("SELECT 1"))
     except Exception:  # any database failure means "not ready", whatever the driver says
         body = errors.error_body("unavailable", "the database does not answer")

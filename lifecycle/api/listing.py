@@ -15,6 +15,7 @@ from sqlalchemy import select, tuple_
 
 from ..application import Batch
 from ..bootstrap import Services
+from ..db import reading
 from ..domain.errors import ValidationFailed
 from ..domain.lead import Lead
 from ..domain.values import Stage, Status
@@ -45,7 +46,7 @@ def page(
             query = query.where(column == value)
     if cursor:
         query = query.where(tuple_(facts.created_at, facts.lead_id) > _keyset(cursor))
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         rows = conn.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import Column, Engine, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 
+from ..db import reading
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..scheduler.deadlines import UtcDateTime
 
@@ -117,7 +118,7 @@ class TokenStore:
         query = select(api_tokens.c.name, api_tokens.c.scopes).where(
             api_tokens.c.token_hash == key, api_tokens.c.revoked_at.is_(None)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(query).first()
         if row is None:
             self._valid.pop(key, None)
@@ -131,7 +132,7 @@ class TokenStore:
 
     def list(self) -> list[TokenInfo]:
         query = select(api_tokens).order_by(api_tokens.c.name)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(query).all()
         return [
             TokenInfo(r.name, tuple(r.scopes.split()), r.created_at, r.revoked_at) for r in rows

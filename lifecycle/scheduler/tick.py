@@ -23,6 +23,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, Select, select, tuple_
 
 from ..application import Batch, LeadLedger
+from ..db import reading
 from ..domain.errors import LifecycleError
 from ..domain.values import Policy
 from ..logs import get_logger
@@ -126,11 +127,11 @@ def due_query(now: datetime, after: Due | None, size: int) -> Select[datetime, U
 def _claimed(engine: Engine, now: datetime, after: Due | None, size: int) -> Iterator[list[Due]]:
     """The next due rows; on PostgreSQL locked (skipping rows another tick holds) until exit.
 
-    On SQLite every transaction holds the database's write lock, which the ledger needs to
-    record the timers: the rows are read and the transaction ends before they are fired.
+    On SQLite the rows are read in a snapshot (`db.reading`), without the write lock the
+    ledger needs to record the timers.
     """
-    with engine.connect() as conn:
-        locking = conn.dialect.name == "postgresql"
+    locking = engine.dialect.name == "postgresql"
+    with engine.connect() if locking else reading(engine) as conn:
         query = due_query(now, after, size)
         if locking:
             query = query.with_for_update(skip_locked=True)

@@ -6,12 +6,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
 
-from lifecycle.db import read_model_engine
+from lifecycle.api.tokens import TokenStore
+from lifecycle.bootstrap import Settings, build
+from lifecycle.db import read_model_engine, reading
 from lifecycle.locks import write_gate
+from lifecycle.projections.reports import build_report
 
 HOLD = 0.4
 
@@ -86,3 +90,63 @@ def test_a_read_model_transaction_holds_the_gate_until_it_ends(tmp_path: Path):
     engine.dispose()
 
     assert entered and entered[0] >= ended
+
+
+def test_a_reading_connection_neither_waits_for_writers_nor_makes_them_wait(tmp_path: Path):
+    engine = read_model_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    written = threading.Event()
+    finish = threading.Event()
+
+    def writer() -> None:  # holds the gate and SQLite's lock with a row not yet committed
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+            written.set()
+            finish.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert written.wait(10)
+    started = time.monotonic()
+    with reading(engine) as conn:
+        seen = conn.execute(text("SELECT count(*) FROM t")).scalar()
+    waited = time.monotonic() - started
+    finish.set()
+    thread.join()
+
+    assert seen == 1  # the committed snapshot
+    assert waited < HOLD
+
+    with reading(engine) as conn:  # a read in progress: a writer goes ahead and commits
+        conn.execute(text("SELECT count(*) FROM t")).scalar()
+        started = time.monotonic()
+        with engine.begin() as other:
+            other.execute(text("INSERT INTO t VALUES (3)"))
+        assert time.monotonic() - started < HOLD
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2  # its snapshot
+    engine.dispose()
+
+
+def test_reports_tokens_and_positions_are_read_while_a_writer_holds_the_lock(tmp_path: Path):
+    database = tmp_path / "a.db"
+    services = build(Settings(f"sqlite:///{database}"))
+    tokens = TokenStore(services.engine)
+    tokens.create_table()
+    token = tokens.create("reader", ["leads:read"], datetime(2026, 3, 2, tzinfo=UTC))
+    gate = write_gate(str(database))
+    assert gate is not None
+    try:
+        with gate, services.engine.begin():  # a writer in the middle of its transaction
+            started = time.monotonic()
+            build_report("funnel", services.engine, services.rules)
+            caller = tokens.caller(token)
+            reached = services.runner.reached(list(services.runner.projections))
+            waited = time.monotonic() - started
+    finally:
+        services.close()
+
+    assert caller is not None and caller.name == "reader"
+    assert reached == 0
+    assert waited < HOLD

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from ...db import reading
 from ...domain.errors import ValidationFailed
 from ...domain.rules import Rulebook
 from . import activity, attribution, funnel, plan, sla, status, time_in_status
@@ -45,7 +46,7 @@ def build_report(name: str, engine: Engine, rules: Rulebook, **options: Any) -> 
             f"no report named {name!r}", fields={"name": "one of " + ", ".join(REPORTS)}
         )
     parsed = parse(report.spec, options)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return report.build(conn, rules, parsed)
 
 
