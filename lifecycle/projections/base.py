@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, Table
+from sqlalchemy import BigInteger, Column, Connection, Dialect, Integer, Table
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -102,6 +102,55 @@ def _values(table: Table) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     return itemgetter(*(column.name for column in table.columns))
 
 
+def prepare_typed(
+    table: Table, dialect: Dialect, rows: Iterable[Mapping[str, Any]], upsert: bool
+) -> Write:
+    """`prepare` for a table whose column types convert values (a UUID, an aware datetime):
+    each column's own bind processor is applied now, so the write passes plain values."""
+    processors = [_processor(column, dialect) for column in table.columns]
+    values = _values(table)
+    return Write(
+        table,
+        [
+            tuple(
+                value if each is None else each(value)
+                for each, value in zip(processors, values(row), strict=True)
+            )
+            for row in rows
+        ],
+        upsert,
+    )
+
+
+def bind_values(column: Column[Any], dialect: Dialect, values: Iterable[Any]) -> list[Any]:
+    """`values` of `column` as the driver takes them (the column type's bind processor)."""
+    processor = _processor(column, dialect)
+    return list(values) if processor is None else [processor(value) for value in values]
+
+
+def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def marker(conn: Connection) -> str:
+    """The driver's parameter marker: `?` for SQLite, `%s` for psycopg."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def delete_where_in(conn: Connection, table: Table, column: str, values: Sequence[Any]) -> None:
+    """`DELETE FROM table WHERE column IN (…)` on the driver, `CHUNK` values at a time;
+    `values` as the driver takes them (`bind_values`)."""
+    mark = marker(conn)
+    cursor = conn.connection.cursor()
+    try:
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start : start + CHUNK]
+            marks = ", ".join(mark for _ in chunk)
+            cursor.execute(f"DELETE FROM {table.name} WHERE {column} IN ({marks})", chunk)
+    finally:
+        cursor.close()
+
+
 def _write(conn: Connection, table: Table, rows: list[tuple[Any, ...]], upsert: bool) -> None:
     """One driver-level bulk write of plain tuples.
 
@@ -121,7 +170,7 @@ def _write(conn: Connection, table: Table, rows: list[tuple[Any, ...]], upsert: 
             columns = tuple(column.name for column in table.columns)
             _copy(conn, table, columns, rows, upsert)
         else:
-            conn.exec_driver_sql(_statement(table, upsert, marker="%s"), rows)
+            conn.exec_driver_sql(_statement(table, upsert, mark="%s"), rows)
         return
     cursor = conn.connection.cursor()
     try:
@@ -152,12 +201,12 @@ def _copy(
 
 
 @cache
-def _statement(table: Table, upsert: bool, source: str | None = None, marker: str = "?") -> str:
+def _statement(table: Table, upsert: bool, source: str | None = None, mark: str = "?") -> str:
     """`INSERT … VALUES (?, …)`, or `INSERT … SELECT * FROM source`, with
     `ON CONFLICT … DO UPDATE` for an upsert."""
     columns = [column.name for column in table.columns]
     keys = [column.name for column in table.primary_key.columns]
-    values = f"VALUES ({', '.join(marker for _ in columns)})"
+    values = f"VALUES ({', '.join(mark for _ in columns)})"
     rows = f"SELECT * FROM {source}" if source else values
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) {rows}"
     if upsert:

@@ -42,6 +42,7 @@ from sqlalchemy.engine import Inspector
 
 from ..db import reading
 from ..domain.lead import Lead
+from .base import marker
 from .decoding import EventDecoder
 
 LEAD_TOPIC_PREFIX = "lifecycle:Lead."
@@ -500,11 +501,11 @@ def _usable(found: dict[str, int | None], partition: Partition | None) -> dict[s
 
 def _set_position(conn: Connection, key: str, position: int) -> None:
     """Moves a position row, through the driver (see `_locked_position`)."""
-    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    mark = marker(conn)
     cursor = conn.connection.cursor()
     try:
         cursor.execute(
-            f"UPDATE projection_positions SET position = {marker} WHERE name = {marker}",
+            f"UPDATE projection_positions SET position = {mark} WHERE name = {mark}",
             (position, key),
         )
     finally:

@@ -27,10 +27,10 @@ from sqlalchemy import (
 )
 
 from ..domain.values import Policy
+from ..projections.base import bind_values, delete_where_in, prepare_typed
 from ..projections.runner import Envelope, metadata
 
 NAME = "deadlines"
-_CHUNK = 500  # rows per DELETE … IN (…): well under every engine's bound-parameter limit
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -81,17 +81,19 @@ class DeadlinesProjection:
         self.prepare(conn, batch)(conn)
 
     def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Callable[[Connection], None]:
-        """Replaces the rows of each lead of the batch with the deadlines of its last event."""
+        """Replaces the rows of each lead of the batch with the deadlines of its last event.
+
+        The values are converted for the driver here, so that the write (which on SQLite
+        holds the lock the service's appends wait for) only passes them on.
+        """
         latest = latest_deadlines(envelope.event for envelope in batch)
-        leads = list(latest)
+        leads = bind_values(deadlines.c.lead_id, conn.dialect, latest)
         rows = [row for lead_id, due in latest.items() for row in deadline_rows(lead_id, due)]
+        insert = prepare_typed(deadlines, conn.dialect, rows, upsert=False)
 
         def write(conn: Connection) -> None:
-            for start in range(0, len(leads), _CHUNK):
-                chunk = leads[start : start + _CHUNK]
-                conn.execute(deadlines.delete().where(deadlines.c.lead_id.in_(chunk)))
-            if rows:
-                conn.execute(deadlines.insert(), rows)
+            delete_where_in(conn, deadlines, "lead_id", leads)
+            insert(conn)
 
         return write
 
