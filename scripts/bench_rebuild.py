@@ -51,6 +51,7 @@ from lifecycle.db import read_model_engine
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
 from lifecycle.domain.values import Policy
+from lifecycle.logs import set_level
 from lifecycle.projections.facts import lead_facts
 from lifecycle.projections.reports import build_report
 from lifecycle.projections.runner import ProjectionRunner
@@ -329,6 +330,7 @@ def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    set_level("warning")  # the appends of the lag phase would log a line each
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--database-url", action="append", help="(repeatable) instead of fresh")
