@@ -9,6 +9,7 @@ Reports turn them back into aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -137,18 +138,35 @@ def marker(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
-def delete_where_in(conn: Connection, table: Table, column: str, values: Sequence[Any]) -> None:
-    """`DELETE FROM table WHERE column IN (…)` on the driver, `CHUNK` values at a time;
-    `values` as the driver takes them (`bind_values`)."""
-    mark = marker(conn)
+@contextmanager
+def driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor of the driver's own connection, in `conn`'s transaction; closed on exit."""
     cursor = conn.connection.cursor()
     try:
-        for start in range(0, len(values), CHUNK):
-            chunk = values[start : start + CHUNK]
-            marks = ", ".join(mark for _ in chunk)
-            cursor.execute(f"DELETE FROM {table.name} WHERE {column} IN ({marks})", chunk)
+        yield cursor
     finally:
         cursor.close()
+
+
+def _where_in(
+    conn: Connection, column: str, values: Sequence[Any]
+) -> Iterator[tuple[str, Sequence[Any]]]:
+    """`column` matching one of `values`, as (condition, parameters): one `= ANY(array)` on
+    PostgreSQL, chunks of `IN (…)` of `CHUNK` values on SQLite."""
+    if conn.dialect.name == "postgresql":
+        yield f"{column} = ANY(%s)", (list(values),)
+        return
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        yield f"{column} IN ({', '.join('?' for _ in chunk)})", chunk
+
+
+def delete_where_in(conn: Connection, table: Table, column: str, values: Sequence[Any]) -> None:
+    """`DELETE FROM table WHERE column IN (…)` on the driver; `values` as the driver takes
+    them (`bind_values`)."""
+    with driver_cursor(conn) as cursor:
+        for condition, parameters in _where_in(conn, column, values):
+            cursor.execute(f"DELETE FROM {table.name} WHERE {condition}", parameters)
 
 
 def _write(conn: Connection, table: Table, rows: list[tuple[Any, ...]], upsert: bool) -> None:
@@ -172,19 +190,15 @@ def _write(conn: Connection, table: Table, rows: list[tuple[Any, ...]], upsert: 
         else:
             conn.exec_driver_sql(_statement(table, upsert, mark="%s"), rows)
         return
-    cursor = conn.connection.cursor()
-    try:
+    with driver_cursor(conn) as cursor:
         cursor.executemany(_statement(table, upsert), rows)
-    finally:
-        cursor.close()
 
 
 def _copy(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: list[Any], upsert: bool
 ) -> None:
     target = f"_{table.name}_upserts" if upsert else table.name
-    cursor: Any = conn.connection.cursor()
-    try:
+    with driver_cursor(conn) as cursor:
         if upsert:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} "
@@ -196,8 +210,6 @@ def _copy(
         if upsert:
             cursor.execute(_statement(table, upsert=True, source=target))
             cursor.execute(f"TRUNCATE {target}")
-    finally:
-        cursor.close()
 
 
 @cache
@@ -226,16 +238,8 @@ def rows_by_key(conn: Connection, table: Table, keys: Iterable[str]) -> Iterator
         return
     (key,) = (column.name for column in table.primary_key.columns)
     names = [column.name for column in table.columns]
-    select = f"SELECT {', '.join(names)} FROM {table.name} WHERE {key}"
-    cursor = conn.connection.cursor()
-    try:
-        if conn.dialect.name == "postgresql":
-            cursor.execute(f"{select} = ANY(%s)", (wanted,))
+    select = f"SELECT {', '.join(names)} FROM {table.name} WHERE"
+    with driver_cursor(conn) as cursor:
+        for condition, parameters in _where_in(conn, key, wanted):
+            cursor.execute(f"{select} {condition}", parameters)
             yield from (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
-            return
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            cursor.execute(f"{select} IN ({', '.join('?' for _ in chunk)})", chunk)
-            yield from (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
-    finally:
-        cursor.close()

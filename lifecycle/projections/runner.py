@@ -42,7 +42,7 @@ from sqlalchemy.engine import Inspector
 
 from ..db import reading
 from ..domain.lead import Lead
-from .base import marker
+from .base import driver_cursor, marker
 from .decoding import EventDecoder
 
 LEAD_TOPIC_PREFIX = "lifecycle:Lead."
@@ -96,7 +96,7 @@ class Preparing(Projection, Protocol):
     def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
         """Reads what the batch needs and computes its rows; returns what writes them.
 
-        Only reads, through driver cursors (`conn.connection.cursor()`, as `base.rows_by_key`
+        Only reads, through driver cursors (`base.driver_cursor`, as `base.rows_by_key`
         does): on SQLite this runs in a read transaction begun on the driver, outside the
         write lock. `apply(conn, batch)` is `prepare(conn, batch)(conn)`.
         """
@@ -502,14 +502,11 @@ def _usable(found: dict[str, int | None], partition: Partition | None) -> dict[s
 def _set_position(conn: Connection, key: str, position: int) -> None:
     """Moves a position row, through the driver (see `_locked_position`)."""
     mark = marker(conn)
-    cursor = conn.connection.cursor()
-    try:
+    with driver_cursor(conn) as cursor:
         cursor.execute(
             f"UPDATE projection_positions SET position = {mark} WHERE name = {mark}",
             (position, key),
         )
-    finally:
-        cursor.close()
 
 
 def _partition_rows_of(name: str) -> Any:
@@ -522,12 +519,9 @@ def _rows_of(name: str) -> Any:
 
 def _read_position(conn: Connection, key: str) -> int | None:
     """A position row's value read through a driver cursor (None if it has none)."""
-    cursor = conn.connection.cursor()
-    try:
+    with driver_cursor(conn) as cursor:
         cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (key,))
         row = cursor.fetchone()
-    finally:
-        cursor.close()
     return int(row[0]) if row else None
 
 
@@ -645,22 +639,16 @@ class _LogTable:
             values += (list(self.topics), *([list(digits)] if digits else []), limit)
         else:
             values += (*self.topics, *(digits or ()), limit)
-        cursor = conn.connection.cursor()
-        try:
+        with driver_cursor(conn) as cursor:
             cursor.execute(statement, values)
             return list(cursor.fetchall())
-        finally:
-            cursor.close()
 
     def head(self, conn: Connection) -> int:
         """The last position in the log (0 if empty), read on `conn`."""
         column = "notification_id" if self.postgres else "rowid"
-        cursor = conn.connection.cursor()
-        try:
+        with driver_cursor(conn) as cursor:
             cursor.execute(f"SELECT max({column}) FROM {self.table}")
             row = cursor.fetchone()
-        finally:
-            cursor.close()
         return int(row[0] or 0) if row else 0
 
 
