@@ -38,6 +38,13 @@ class Settings:
         path = config or os.environ.get("LIFECYCLE_CONFIG")
         return cls(url, Path(path) if path else None)
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads (for processes started here)."""
+        env = {"LIFECYCLE_DATABASE_URL": self.database_url}
+        if self.config_path is not None:
+            env["LIFECYCLE_CONFIG"] = str(self.config_path.resolve())
+        return env
+
 
 @dataclass
 class Services:

@@ -92,9 +92,7 @@ def _in_processes(
     own; returns what failed."""
     runner = services.runner
     runner.split(names, workers)
-    env = {**os.environ, "LIFECYCLE_DATABASE_URL": services.settings.database_url}
-    if services.settings.config_path is not None:
-        env["LIFECYCLE_CONFIG"] = str(services.settings.config_path.resolve())
+    env = {**os.environ, **services.settings.as_env()}
     command = [sys.executable, "-m", "lifecycle", "projections", "rebuild", *names]
     with contextlib.ExitStack() as stack:
         running = []

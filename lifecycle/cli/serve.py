@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
 # Events per catch-up transaction. On SQLite a batch is computed without the database's write
-# lock but written holding it, and appends wait meanwhile: 0.3 ms for one event, 3.5 ms for a
-# hundred here. Batches of 50 keep that wait near 2 ms (the runner's default of 2000 suits a
+# lock but written holding it, and appends wait meanwhile: 0.3 ms for one event, 3 ms for a
+# hundred here. Batches of 50 keep that wait near 1 ms (the runner's default of 2000 suits a
 # rebuild, not a server taking writes); more batches cost little, a commit each.
 CATCH_UP_BATCH = 50
 log = get_logger(__name__)
@@ -138,10 +138,7 @@ def _hand_down(services: Services, log_level: str) -> None:
     """The settings the worker processes read (`api.app.worker_app`)."""
     from ..api.app import WORKER_LOG_LEVEL
 
-    settings = services.settings
-    os.environ["LIFECYCLE_DATABASE_URL"] = settings.database_url
-    if settings.config_path is not None:
-        os.environ["LIFECYCLE_CONFIG"] = str(settings.config_path.resolve())
+    os.environ.update(services.settings.as_env())
     os.environ[WORKER_LOG_LEVEL] = log_level
 
 
