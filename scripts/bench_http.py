@@ -476,13 +476,13 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
             rate, clients, saturated, server_cpu = max(runs, key=lambda r: r[0])
             time.sleep(args.settle)  # the read models catch up on the saturation runs first
             half_rate = args.half_rate or rate / 2
-            halves: list[tuple[LoadResult, float]] = []
+            halves: list[tuple[float, float, LoadResult, float]] = []  # p99, p50, run, lag
             for n in range(args.half_runs):
                 time.sleep(1.0 if n else 0.0)
                 with ReportLag(url) as lag:
                     half = load.open_loop(target, half_rate, args.seconds)
-                halves.append((half, lag.worst()))
                 p50, p99 = _percentiles(half)
+                halves.append((p99, p50, half, lag.worst()))
                 print(
                     f"  {engine}, {workers} worker(s), half load ({half_rate:,.0f}/s) run {n + 1}: "
                     f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(half.latencies):.1f} ms"
@@ -490,9 +490,9 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
         finally:
             server.stop()
         raw = raw_commits_per_second(url)
-    p99s = sorted(_percentiles(each)[1] for each, _ in halves)
-    half, worst_lag = sorted(halves, key=lambda each: _percentiles(each[0])[1])[len(halves) // 2]
-    p50, p99 = _percentiles(half)
+    halves.sort(key=lambda each: each[0])
+    p99s = [each[0] for each in halves]
+    p99, p50, half, worst_lag = halves[len(halves) // 2]  # the median run, by p99
     runs_note = f"; p99 of the {len(p99s)} runs: " + ", ".join(f"{v:.1f}" for v in p99s)
     print(
         f"{engine}, serve --workers {workers}: saturation {rate:,.0f} appends/s "
