@@ -12,13 +12,18 @@ default logging (a JSON line per request, to /dev/null here), creates leads, the
      request's scheduled time (no coordinated omission): p50 / p99 / max; run
      `--half-runs` times, because this machine is shared and one run can land on a busy
      moment: the summary gives the median run (by p99) and every run's p99;
-     meanwhile, how far the read models lag the log (`ReportLag`);
+     meanwhile, how far the read models lag the log (`ReportLag`), and how long the disk
+     takes to flush a small write (`DiskProbe`): every append waits for its commit to reach
+     the disk, so no run's p99 can be below the disk's own stalls;
   3. the engine's raw single-row commit rate, measured in the same run on the same database
      (one connection, one INSERT + COMMIT per row, the store's own durability settings), and
      the ratio of appends/s to it.
 The load generator is lean (asyncio, raw keep-alive HTTP/1.1, pre-encoded requests) and runs
 in a process of its own, but on the same 2 cores as the server: read the figures as a floor.
 The CPU time per request of the load generator and of the server shows where the CPU goes.
+
+`--disk-noise N` reproduces a busy shared disk: N threads of another process append 64 KiB
+and fsync it, in a loop, to files beside the database, for the whole run.
 """
 
 from __future__ import annotations
@@ -157,6 +162,96 @@ class ReportLag:
             pg.execute(f"SET search_path TO {schema}")
             while True:
                 yield pg.execute(query).fetchone()[0] or 0  # type: ignore[index]
+
+
+class DiskProbe:
+    """How long the disk takes to flush a small write, sampled every `every` s during a run.
+
+    A thread rewrites one 4 KiB block of a file in `folder` (on the database's disk) and waits
+    for `fdatasync`, as a SQLite commit waits for its log. Every append waits for a flush like
+    it, so while the disk stalls (a flush of `STALL` ms or more) every append waits: a run
+    whose disk stalled for more than 1% of its time cannot have a p99 below those stalls.
+    The stalled share is a lower bound: the probe sees a stall from when its flush began.
+    """
+
+    STALL = 10.0  # ms
+
+    def __init__(self, folder: Path, every: float = 0.01) -> None:
+        self.path = folder / "disk-probe"
+        self.every = every
+        self.flushes: list[float] = []  # ms
+        self.elapsed = 0.0  # ms
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._probe, daemon=True)
+
+    def __enter__(self) -> DiskProbe:
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.elapsed = (time.perf_counter() - self._started) * 1000
+
+    def summary(self) -> str:
+        flushes = sorted(self.flushes)
+        if len(flushes) < 2:
+            return "disk flushes not measured"
+        p99 = statistics.quantiles(flushes, n=100)[98]
+        stalled = sum(f for f in flushes if f >= self.STALL) / max(self.elapsed, 1.0)
+        return (
+            f"disk flush p99 {p99:.1f} ms, longest {flushes[-1]:.1f} ms, "
+            f"stalled {stalled:.1%} of the time"
+        )
+
+    def _probe(self) -> None:
+        block = os.urandom(4096)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, block, 0)
+            os.fsync(fd)  # allocated once: each probe then flushes data, as a reused log does
+            while not self._stop.wait(self.every):
+                started = time.perf_counter()
+                os.pwrite(fd, block, 0)
+                os.fdatasync(fd)
+                self.flushes.append((time.perf_counter() - started) * 1000)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def disk_noise(folder: Path, writers: int) -> Generator[None, None, None]:
+    """Another process keeping the disk busy (`--disk-noise`), for as long as this lasts."""
+    if writers <= 0:
+        yield
+        return
+    noise = multiprocessing.get_context("spawn").Process(
+        target=_make_noise, args=(folder, writers), daemon=True
+    )
+    noise.start()
+    try:
+        yield
+    finally:
+        noise.terminate()
+        noise.join()
+
+
+def _make_noise(folder: Path, writers: int) -> None:
+    def write(n: int) -> None:
+        chunk = os.urandom(64 * 1024)
+        fd = os.open(folder / f"noise-{n}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        while True:  # a growing file, emptied every 256 MiB: the file system's journal works too
+            for _ in range(4096):
+                os.write(fd, chunk)
+                os.fsync(fd)
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+
+    threads = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    threads[0].join()
 
 
 # --------------------------------------------------------------------------- server
@@ -455,6 +550,7 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
         tempfile.TemporaryDirectory() as name,
         fresh_database(engine, Path(name)) as url,
         contextlib.closing(Load()) as load,
+        disk_noise(Path(name), args.disk_noise),
     ):
         server = Server(url, Path(name), workers)
         try:
@@ -476,23 +572,24 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
             rate, clients, saturated, server_cpu = max(runs, key=lambda r: r[0])
             time.sleep(args.settle)  # the read models catch up on the saturation runs first
             half_rate = args.half_rate or rate / 2
-            halves: list[tuple[float, float, LoadResult, float]] = []  # p99, p50, run, lag
-            for n in range(args.half_runs):
+            halves: list[tuple[float, float, LoadResult, float, str]] = []
+            for n in range(args.half_runs):  # each: p99, p50, the run, report lag, disk
                 time.sleep(1.0 if n else 0.0)
-                with ReportLag(url) as lag:
+                with ReportLag(url) as lag, DiskProbe(Path(name)) as disk:
                     half = load.open_loop(target, half_rate, args.seconds)
                 p50, p99 = _percentiles(half)
-                halves.append((p99, p50, half, lag.worst()))
+                halves.append((p99, p50, half, lag.worst(), disk.summary()))
                 print(
                     f"  {engine}, {workers} worker(s), half load ({half_rate:,.0f}/s) run {n + 1}: "
-                    f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(half.latencies):.1f} ms"
+                    f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(half.latencies):.1f} ms; "
+                    f"{disk.summary()}"
                 )
         finally:
             server.stop()
         raw = raw_commits_per_second(url)
     halves.sort(key=lambda each: each[0])
     p99s = [each[0] for each in halves]
-    p99, p50, half, worst_lag = halves[len(halves) // 2]  # the median run, by p99
+    p99, p50, half, worst_lag, disk = halves[len(halves) // 2]  # the median run, by p99
     runs_note = f"; p99 of the {len(p99s)} runs: " + ", ".join(f"{v:.1f}" for v in p99s)
     print(
         f"{engine}, serve --workers {workers}: saturation {rate:,.0f} appends/s "
@@ -500,7 +597,8 @@ def run(engine: str, workers: int, args: argparse.Namespace) -> None:
         f"load generator {_micros(saturated.cpu, saturated)}, "
         f"server {_micros(server_cpu, saturated)}); "
         f"at half load ({half_rate:,.0f}/s, the median run) p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"max {max(half.latencies):.1f} ms (load generator {_micros(half.cpu, half)}/request, "
+        f"max {max(half.latencies):.1f} ms, {disk} "
+        f"(load generator {_micros(half.cpu, half)}/request, "
         f"{half.connections} connections{_oddities(half)}{runs_note if len(p99s) > 1 else ''}); "
         f"reports lag at most {worst_lag:.2f} s; raw single-row commits {raw:,.0f}/s; "
         f"appends/commit limit = {rate / raw:.2f}"
@@ -549,6 +647,14 @@ def main() -> int:
         "--serve-workers", type=int, nargs="+", default=[1, 2], help="serve --workers N, each"
     )
     parser.add_argument("--engine", choices=["sqlite", "postgres"], action="append")
+    parser.add_argument(
+        "--disk-noise",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N threads of another process writing and fsyncing beside the database, to "
+        "measure on a busy disk (default 0)",
+    )
     args = parser.parse_args()
     engines = args.engine or ["sqlite", "postgres"]
     for engine in engines:
