@@ -13,13 +13,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    Mapper,
+    Transcoder,
+)
+from eventsourcing.utils import Environment
 
 from . import activities as act
 from .codec import TypedMapper
@@ -28,9 +35,9 @@ from .domain.errors import Conflict, NotFound, ValidationFailed
 from .domain.lead import ContactDetails, Lead, Touch, normalize_email
 from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
-from .locks import write_gate
+from .locks import sqlite_file, write_gate
 from .logs import get_logger
-from .store import select_events_many, transcoder
+from .store import flush_after_commit, flush_log, select_events_many, transcoder
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -59,18 +66,40 @@ class LeadLedger(Application[UUID]):
     def __init__(
         self, env: dict[str, str], rules: Rulebook | None = None, clock: Clock = system_clock
     ) -> None:
+        self._log: Path | None = None  # set by construct_factory on a SQLite file
         super().__init__(env)
         self.rules = rules or Rulebook()
         self.clock = clock
         sqlite = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
         self._gate = write_gate(env.get("SQLITE_DBNAME", "")) if sqlite else None
 
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        """The store; on a SQLite file its commits leave the flush to `save`
+        (`store.flush_after_commit`)."""
+        factory = super().construct_factory(env)
+        if flush_after_commit(factory):
+            self._log = sqlite_file(env.get("SQLITE_DBNAME", ""))
+        return factory
+
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Saves atomically; on SQLite after passing the file's write gate (`locks`)."""
+        """Saves atomically and returns once the events are on the disk.
+
+        On SQLite the write passes the file's write gate (`locks`) and commits without
+        waiting for the disk; the flush comes after the gate is released
+        (`store.flush_after_commit`), so other writers need not wait for this one's disk.
+        """
         if self._gate is None:
             return super().save(*objs, **kwargs)
         with self._gate:
-            return super().save(*objs, **kwargs)
+            result = super().save(*objs, **kwargs)
+        self.flush()
+        return result
+
+    def flush(self) -> None:
+        """Waits until everything committed to the store is on the disk (SQLite; on
+        PostgreSQL every commit already has)."""
+        if self._log is not None:
+            flush_log(self._log)
 
     def construct_transcoder(self) -> Transcoder:
         return transcoder()
@@ -102,7 +131,8 @@ class LeadLedger(Application[UUID]):
             batch = Batch(self)
             result = work(batch)
             try:
-                batch.save()
+                if not batch.save():
+                    self.flush()  # an answer read from the store (a replay) is durable too
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS:
                     raise Conflict("the lead kept changing under this write; try again") from None
@@ -229,10 +259,12 @@ class Batch:
         self._dispatch(lead, activity, ctx)
         return Recorded(lead, _lead_events(lead.pending_events[before:]))
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Saves every pending event in one write; False if there was none."""
         pending = [agg for agg in self._cache.values() if agg is not None and agg.pending_events]
         if pending:
             self.ledger.save(*pending)
+        return bool(pending)
 
     # ----------------------------------------------------------------- helpers
     def _claimed_by(self, key: UUID) -> UUID | None:

@@ -70,12 +70,20 @@ _gates: weakref.WeakValueDictionary[Path, WriteGate] = weakref.WeakValueDictiona
 _registry = threading.Lock()
 
 
+def sqlite_file(database: str) -> Path | None:
+    """The file of the SQLite database named `database` (a path or a `file:` URI), or None
+    for an in-memory database."""
+    if not database or database.startswith(":memory:") or "mode=memory" in database:
+        return None
+    return Path(database.removeprefix("file:").split("?")[0]).resolve()
+
+
 def write_gate(database: str) -> WriteGate | None:
     """The gate of the SQLite file `database` (shared by everything in this process that
     writes it), or None for an in-memory database."""
-    if not database or database.startswith(":memory:") or "mode=memory" in database:
+    path = sqlite_file(database)
+    if path is None:
         return None
-    path = Path(database.removeprefix("file:").split("?")[0]).resolve()
     with _registry:
         gate = _gates.get(path)
         if gate is None:

@@ -1,7 +1,7 @@
 """Group commit: writer threads that record many requests' activities in one atomic write.
 
-Every write costs a transaction, and on SQLite a commit waits for the disk (half a
-millisecond here, a fifth of it CPU). Requests arriving together are therefore queued and
+Every write costs a transaction and a wait for the disk (half a millisecond here when the
+disk is quiet; `LeadLedger.save`). Requests arriving together are therefore queued and
 taken by a writer thread in groups: the group's activities run one after another in one
 `Batch` — each sees the state the previous ones left — and are saved in one atomic write.
 
