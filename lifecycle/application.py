@@ -35,7 +35,7 @@ from .domain.errors import Conflict, NotFound, ValidationFailed
 from .domain.lead import ContactDetails, Lead, Touch, normalize_email
 from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
-from .locks import sqlite_file, write_gate
+from .locks import write_gate
 from .logs import get_logger
 from .store import flush_after_commit, flush_log, select_events_many, transcoder
 
@@ -66,19 +66,17 @@ class LeadLedger(Application[UUID]):
     def __init__(
         self, env: dict[str, str], rules: Rulebook | None = None, clock: Clock = system_clock
     ) -> None:
-        self._log: Path | None = None  # set by construct_factory on a SQLite file
+        self._database: Path | None = None  # a SQLite file: set by construct_factory
         super().__init__(env)
         self.rules = rules or Rulebook()
         self.clock = clock
-        sqlite = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
-        self._gate = write_gate(env.get("SQLITE_DBNAME", "")) if sqlite else None
+        self._gate = write_gate(str(self._database)) if self._database else None
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         """The store; on a SQLite file its commits leave the flush to `save`
         (`store.flush_after_commit`)."""
         factory = super().construct_factory(env)
-        if flush_after_commit(factory):
-            self._log = sqlite_file(env.get("SQLITE_DBNAME", ""))
+        self._database = flush_after_commit(factory)
         return factory
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
@@ -98,8 +96,8 @@ class LeadLedger(Application[UUID]):
     def flush(self) -> None:
         """Waits until everything committed to the store is on the disk (SQLite; on
         PostgreSQL every commit already has)."""
-        if self._log is not None:
-            flush_log(self._log)
+        if self._database is not None:
+            flush_log(self._database)
 
     def construct_transcoder(self) -> Transcoder:
         return transcoder()

@@ -13,13 +13,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import StoredEvent, Transcoder, Transcoding
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    StoredEvent,
+    Transcoder,
+    Transcoding,
+)
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import Factory as SQLiteFactory
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection, SQLiteConnectionPool
 from psycopg.sql import SQL, Identifier
 
 from .domain.values import ALL_ENUMS
+from .locks import sqlite_file
 
 _TYPE, _DATA = "_type_", "_data_"
 
@@ -185,8 +191,9 @@ class _FlushedLaterPool(SQLiteConnectionPool):
         return connection
 
 
-def flush_after_commit(factory: Any) -> bool:
-    """Makes a SQLite store's commits leave the flush to the disk to `flush_log`.
+def flush_after_commit(factory: InfrastructureFactory) -> Path | None:
+    """Makes a SQLite store's commits leave the flush to the disk to `flush_log`; returns the
+    database file, or None (and changes nothing) for PostgreSQL or an in-memory database.
 
     With `synchronous=FULL` each commit flushes SQLite's write-ahead log while it holds the
     database's one write lock, so every other writer queues behind the disk, and a slow
@@ -194,16 +201,16 @@ def flush_after_commit(factory: Any) -> bool:
     `NORMAL` the commit only writes the log; the writer then flushes it with `flush_log`
     after releasing the lock, before it reports success, so what it reports is as durable
     as before, while another process's commit proceeds and one flush covers both.
-    Returns False (and changes nothing) for PostgreSQL or an in-memory database.
     """
     if not isinstance(factory, SQLiteFactory):
-        return False
+        return None
     pool = factory.datastore.pool
-    if pool.is_sqlite_memory_mode:
-        return False
+    database = sqlite_file(pool.db_name)
+    if database is None:
+        return None
     factory.datastore.pool = _FlushedLaterPool(db_name=pool.db_name, lock_timeout=pool.lock_timeout)
     pool.close()  # it has opened no connection yet
-    return True
+    return database
 
 
 def flush_log(database: Path) -> None:
