@@ -1,4 +1,4 @@
-"""Writes the status diagram, rendered from the state machine, into README.md."""
+"""Writes the status diagram, rendered from the state machine, into docs/activities.md."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lifecycle.domain.machine import mermaid
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "activities.md"
 START, END = "<!-- status-diagram:start -->", "<!-- status-diagram:end -->"
 
 
@@ -16,11 +16,11 @@ def rendered_block() -> str:
 
 
 def main() -> int:
-    text = README.read_text()
+    text = PAGE.read_text()
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)
-    README.write_text(before + rendered_block() + after)
-    print(f"updated the status diagram in {README.name}")
+    PAGE.write_text(before + rendered_block() + after)
+    print(f"updated the status diagram in docs/{PAGE.name}")
     return 0
 
 
