@@ -7,11 +7,15 @@ scheduler records them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -24,20 +28,42 @@ from pydantic import (
 from pydantic import ValidationError as PydanticError
 
 from .domain.errors import ValidationFailed
+from .domain.inputs import check_text, check_time, normalize_email
 from .domain.machine import TIMER_ACTIVITIES
 from .domain.values import Channel, ContactChannel, Region, TouchKind
 
 
 def _iso_text(value: Any) -> Any:
-    """Times are ISO-8601 text (CONTRACT.md §1); pydantic alone would read a number as Unix time."""
+    """Times are ISO-8601 text (docs/activities.md, Values); pydantic alone would read a number
+    as Unix time."""
     if isinstance(value, str | datetime):
         return value
     raise ValueError("an ISO-8601 time with an offset, such as 2026-01-05T10:00:00Z")
 
 
-Time = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+def _valid_email(value: str) -> str:
+    """The address in its compared form (`inputs.normalize_email`), if it is one."""
+    email = normalize_email(value) or ""
+    check_text(email)
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"not a valid email address: {error}") from None
+    return email
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(check_time)]
+Text = Annotated[
+    str, Field(min_length=1, max_length=500), AfterValidator(partial(check_text, free_text=True))
+]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
+    AfterValidator(_valid_email),
+]
+Phone = Annotated[str, Field(min_length=3, max_length=50), AfterValidator(check_text)]
+Url = Annotated[str, Field(max_length=2000), AfterValidator(check_text)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 
@@ -49,10 +75,8 @@ class _Activity(BaseModel):
 
 class Created(_Activity):
     type: Literal["created"]
-    email: (
-        Annotated[str, Field(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")] | None
-    ) = None
-    phone: Annotated[str, Field(min_length=3, max_length=50)] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
     first_name: Name | None = None
     last_name: Name | None = None
     company: Name | None = None
@@ -110,10 +134,8 @@ class BadData(_Activity):
 class Reopened(_Activity):
     type: Literal["reopened"]
     reason: Text | None = None
-    email: (
-        Annotated[str, Field(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")] | None
-    ) = None
-    phone: Annotated[str, Field(min_length=3, max_length=50)] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
 
 
 class Passed(_Activity):
@@ -147,7 +169,7 @@ class Touched(_Activity):
     source: Name | None = None
     campaign: Name | None = None
     content: Name | None = None
-    url: Annotated[str, Field(max_length=2000)] | None = None
+    url: Url | None = None
 
 
 class OptedOut(_Activity):
@@ -228,6 +250,12 @@ def validation_failed(error: PydanticError) -> ValidationFailed:
         location = [str(part) for part in problem["loc"]]
         if location and location[0] in CLIENT_ACTIVITIES:
             location = location[1:]  # the discriminator tag pydantic puts first
-        fields[".".join(location) or "body"] = problem["msg"]
+        fields[".".join(location) or "body"] = problem_message(problem)
     names = ", ".join(fields)
     return ValidationFailed(f"invalid activity: {names}", fields=fields)
+
+
+def problem_message(problem: Mapping[str, Any]) -> str:
+    """What pydantic says is wrong with a value, without its "Value error, " prefix (our own
+    rules raise `ValueError`s whose message is the whole story)."""
+    return str(problem.get("msg", "")).removeprefix("Value error, ")

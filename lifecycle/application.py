@@ -32,7 +32,8 @@ from . import activities as act
 from .codec import TypedMapper
 from .domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
 from .domain.errors import Conflict, NotFound, ValidationFailed
-from .domain.lead import ContactDetails, Lead, Touch, normalize_email
+from .domain.inputs import check_text, normalize_email
+from .domain.lead import ContactDetails, Lead, Touch
 from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
 from .locks import write_gate
@@ -232,8 +233,14 @@ class Batch:
         return lead
 
     def resolve(self, ref: str) -> Lead:
-        """A lead by id, external id or email (trimmed, case-insensitive)."""
+        """A lead by id, external id or email (trimmed, case-insensitive); a reference that
+        holds a control or invisible character is a `validation_error`, from any entry point."""
         cleaned = (ref or "").strip()
+        try:
+            check_text(cleaned)
+        except ValueError as error:
+            message = f"invalid lead reference: {error}"
+            raise ValidationFailed(message, fields={"ref": str(error)}) from None
         candidates: tuple[Callable[[], UUID | None], ...] = (
             lambda: _as_uuid(cleaned),
             lambda: self._claimed_by(_key_of(cleaned)),

@@ -1,4 +1,4 @@
-"""The JSON shapes of CONTRACT.md §3, shared by the CLI and the HTTP API."""
+"""The JSON shapes of docs/json.md, shared by the CLI and the HTTP API."""
 
 from __future__ import annotations
 
@@ -13,10 +13,18 @@ from .domain.lead import Lead
 
 
 def utc(moment: datetime | None) -> str | None:
-    """ISO-8601 in UTC with a `Z`, as every time in our output."""
+    """ISO-8601 in UTC with a `Z`, as every time in our output.
+
+    A time that has no UTC form (recorded before times were checked, such as
+    0001-01-01T00:00:00+14:00, before year 1 in UTC) is shown as stored, with its offset:
+    one odd time must not make a lead, its timeline or a page of the feed unreadable.
+    """
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    except OverflowError:
+        return moment.isoformat()
 
 
 def plain(value: Any) -> Any:

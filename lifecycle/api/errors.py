@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from ..activities import problem_message
 from ..domain.errors import LifecycleError
 from ..logs import get_logger
 from .responses import JsonBody
@@ -114,7 +115,7 @@ def invalid_fields(problems: Iterable[Any]) -> dict[str, str]:
         location: Sequence[Any] = problem.get("loc", ())
         if location and location[0] in ("query", "path", "header", "body", "cookie"):
             location = location[1:]
-        fields[".".join(str(part) for part in location) or "body"] = str(problem.get("msg"))
+        fields[".".join(str(part) for part in location) or "body"] = problem_message(problem)
     return fields
 
 

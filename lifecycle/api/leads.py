@@ -19,7 +19,7 @@ from .bodies import idempotency_key, json_body, write_operation
 from .deps import ServicesDep
 from .errors import documented
 from .idempotency import Outcome, Submission, finish, prepare
-from .params import IsoTime
+from .params import IsoTime, Line
 from .responses import JsonBody
 from .schemas import ActivityResult, CreatedLead, Lead, LeadPage, Timeline
 from .tokens import Caller
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1", tags=["leads"])
 Reader = Annotated[Caller, Depends(require("leads:read"))]
 TimelineReader = Annotated[Caller, Depends(require("timeline:read"))]
 Ref = Annotated[
-    str,
+    Line,
     Path(description="the lead's id, its external_id, or its email (case-insensitive)"),
 ]
 REPLAYED = "Idempotent-Replayed"
@@ -59,7 +59,7 @@ async def create_lead(request: Request) -> Response:
     "/leads/{ref}/activities",
     response_model=ActivityResult,
     summary="Record an activity on a lead (scope events:write)",
-    description="Any client activity but `created` (CONTRACT.md §2); timer activities are "
+    description="Any client activity but `created` (docs/activities.md); timer activities are "
     "refused (422). Answers the lead after the activity and the events it recorded.",
     responses=documented(401, 403, 404, 409, 413, 422),
     openapi_extra=write_operation("LeadActivity"),
@@ -87,10 +87,10 @@ def list_leads(
     services: ServicesDep,
     status: Status | None = None,
     stage: Stage | None = None,
-    owner: Annotated[str | None, Query(max_length=200)] = None,
-    source: Annotated[str | None, Query(max_length=200)] = None,
+    owner: Annotated[Line | None, Query(max_length=200)] = None,
+    source: Annotated[Line | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100, description="from next_cursor")] = None,
+    cursor: Annotated[Line | None, Query(max_length=100, description="from next_cursor")] = None,
 ) -> Response:
     wanted = listing.Filters(status, stage, owner, source)
     leads, next_cursor = listing.page(services, wanted, limit, cursor)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import reading
 from ..domain.errors import Conflict, NotFound, ValidationFailed
+from ..domain.inputs import check_text
 from ..scheduler.deadlines import UtcDateTime
 
 REMEMBER_SECONDS = 2.0
@@ -84,6 +85,10 @@ class TokenStore:
         name = name.strip()
         if not name or len(name) > 100:
             raise ValidationFailed("a token name has 1 to 100 characters", fields={"name": name})
+        try:
+            check_text(name)  # the name becomes the actor of every event the token records
+        except ValueError as error:
+            raise ValidationFailed(f"name: {error}", fields={"name": str(error)}) from None
         unknown = sorted(set(scopes) - set(SCOPES))
         if unknown or not scopes:
             raise ValidationFailed(

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..domain.errors import LifecycleError
+from ..domain.inputs import check_text, check_time
 from ..views import dumps
 
 
@@ -75,7 +76,19 @@ def moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (add Z or +hh:mm)")
-    return value
+    try:
+        return check_time(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+
+
+def line(text: str) -> str:
+    """An argparse type: text without control, invisible or surrogate characters (a lead
+    reference, a name)."""
+    try:
+        return check_text(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
 
 
 def wants_json(args: argparse.Namespace) -> bool:

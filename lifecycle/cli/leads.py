@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from ..bootstrap import Services
 from ..importer import ImportReport, run_import
 from ..views import lead_json, timeline_json
-from .common import CommandParser, moment, print_json, print_table, wants_json
+from .common import CommandParser, line, moment, print_json, print_table, wants_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -25,7 +25,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "rejected ones are listed with their line number and error; exit 1 if any was rejected.",
     )
     importer.add_argument("file", type=Path, help="the JSONL file ('-' for standard input)")
-    importer.add_argument("--actor", default="import", help="actor for lines without one")
+    importer.add_argument(
+        "--actor", type=line, default="import", help="actor for lines without one"
+    )
     importer.set_defaults(handler=import_file)
 
     lead = subparsers.add_parser("lead", parents=[common], help="read one lead")
@@ -33,7 +35,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         dest="lead_command", metavar="ACTION", required=True, parser_class=CommandParser
     )
     show = lead_commands.add_parser("show", parents=[common], help="the lead, now or as of a time")
-    show.add_argument("ref", metavar="REF", help="lead id, external id or email")
+    show.add_argument("ref", type=line, metavar="REF", help="lead id, external id or email")
     show.add_argument(
         "--as-of", type=moment, metavar="T", help="the lead as it was at T (ISO-8601)"
     )
@@ -41,7 +43,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     timeline = lead_commands.add_parser(
         "timeline", parents=[common], help="the lead's full timeline"
     )
-    timeline.add_argument("ref", metavar="REF", help="lead id, external id or email")
+    timeline.add_argument("ref", type=line, metavar="REF", help="lead id, external id or email")
     timeline.set_defaults(handler=show_timeline)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..api.tokens import SCOPES, TokenStore
 from ..bootstrap import Services
 from ..views import utc
-from .common import CommandParser, print_json, print_table, wants_json
+from .common import CommandParser, line, print_json, print_table, wants_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -24,7 +24,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         description="Prints a new random token once; only its SHA-256 is stored. The name is "
         "the default `actor` of the events the token records, and is never reused.",
     )
-    create.add_argument("--name", required=True, help="who uses the token (e.g. web-forms)")
+    create.add_argument(
+        "--name", type=line, required=True, help="who uses the token (e.g. web-forms)"
+    )
     create.add_argument(
         "--scope",
         action="append",
@@ -37,7 +39,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[common], help="list tokens (never secrets)")
     listing.set_defaults(handler=list_tokens)
     revoke = actions.add_parser("revoke", parents=[common], help="revoke a token by name")
-    revoke.add_argument("name", metavar="NAME")
+    revoke.add_argument("name", type=line, metavar="NAME")
     revoke.set_defaults(handler=revoke_token)
 
 

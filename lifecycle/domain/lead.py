@@ -25,6 +25,7 @@ from .errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from .inputs import normalize_email
 from .routing import Prospect
 from .rules import Context
 from .scoring import Profile
@@ -74,12 +75,6 @@ class Touch:
     campaign: str | None = None
     content: str | None = None
     url: str | None = None
-
-
-def normalize_email(email: str | None) -> str | None:
-    """Emails compare trimmed and case-insensitively; empty means absent."""
-    cleaned = (email or "").strip().lower()
-    return cleaned or None
 
 
 class Lead(Aggregate):

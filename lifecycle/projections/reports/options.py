@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ...domain.errors import ValidationFailed
+from ...domain.inputs import check_time
 from ..attribution_models import Model
 from ..planner import StageRates
 from .common import Period
@@ -97,9 +98,14 @@ def _time(values: Mapping[str, Any], name: str) -> datetime | None:
             moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             raise _bad(name, "an ISO-8601 time such as 2026-01-05T00:00:00Z") from None
-    if moment is not None and moment.utcoffset() is None:
+    if moment is None:
+        return None
+    if moment.utcoffset() is None:
         raise _bad(name, "a time with a UTC offset (add Z or +hh:mm)")
-    return moment
+    try:
+        return check_time(moment)
+    except ValueError as error:
+        raise _bad(name, f"a time that {str(error).removeprefix('must ')}") from None
 
 
 def _choice(values: Mapping[str, Any], name: str, kind: type[Model], default: Model) -> Model:
