@@ -29,12 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Database: --database-url or LIFECYCLE_DATABASE_URL "
         "(default sqlite:///lifecycle.db in the working directory).",
     )
+    parser.add_argument("--version", action="version", version=f"lifecycle {_version()}")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=CommandParser
     )
     for module in COMMAND_MODULES:
         module.register(subparsers, common)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lifecycle")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
