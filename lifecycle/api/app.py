@@ -6,6 +6,7 @@ scheduler sweep and the projection catch-up) around it.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from ..bootstrap import Services, Settings, build
 from ..db import reading
 from ..heap import freeze_startup_heap
+from ..lifeline import bind_to_parent
 from ..logs import configure, set_level
 from . import errors, events, leads, reports
 from .bodies import activity_schemas
@@ -74,9 +76,12 @@ def worker_app() -> FastAPI:
     """The app of one `lifecycle serve --workers N` process (a uvicorn factory).
 
     The parent hands its settings down in the environment: LIFECYCLE_DATABASE_URL,
-    LIFECYCLE_CONFIG and `WORKER_LOG_LEVEL`.
+    LIFECYCLE_CONFIG, `WORKER_LOG_LEVEL` and its pid (`lifeline.PARENT_PID`), whose death
+    stops this worker.
     """
+    faulthandler.enable()  # even a SIGBUS (a SQLite -shm file made unwritable) leaves a line
     configure()
+    bind_to_parent()  # it ends with the main process (`lifecycle.lifeline`)
     set_level(os.environ.get(WORKER_LOG_LEVEL, "info"))
     app = create_app(build(Settings.from_env()), close_at_shutdown=True)
     freeze_startup_heap()  # see `lifecycle.heap`: no full collection walks the start-up heap
