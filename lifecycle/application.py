@@ -38,7 +38,14 @@ from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
 from .locks import sqlite_file_fault, write_gate
 from .logs import get_logger
-from .store import flush_after_commit, flush_log, select_events_many, transcoder, write_probe
+from .store import (
+    create_probe,
+    flush_after_commit,
+    flush_log,
+    select_events_many,
+    transcoder,
+    write_probe,
+)
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -72,6 +79,7 @@ class LeadLedger(Application[UUID]):
         self.rules = rules or Rulebook()
         self.clock = clock
         self._gate = write_gate(str(self._database)) if self._database else None
+        create_probe(self.recorder)  # the row `probe_write` writes, beside the events
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         """The store; on a SQLite file its commits leave the flush to `save`

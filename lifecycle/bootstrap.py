@@ -19,7 +19,7 @@ from .domain.rules import Rulebook
 from .projections.catalog import read_models
 from .projections.runner import Projection, ProjectionRunner
 from .scheduler.deadlines import DeadlinesProjection
-from .store import create_probe, persistence_env
+from .store import persistence_env
 from .writer import GroupWriter
 
 DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
@@ -95,7 +95,6 @@ def build(
     rules = rules or load_rules(settings)
     with schema_lock(settings.database_url):
         ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
-        create_probe(ledger.recorder)
         engine = read_model_engine(settings.database_url)
         runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections(rules))
         runner.create_tables()
