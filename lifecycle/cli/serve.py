@@ -8,6 +8,12 @@ threads, the group writer and the catch-up take turns on one lock and one core, 
 request waited for the others' turns (see the README's Performance section). `--workers 1`
 runs everything in one process, for a machine with one core or a small footprint.
 
+The processes live and die together: a worker stops (SIGTERM, gracefully) when the main
+process dies, however it dies (`lifecycle.lifeline`), and uvicorn replaces a worker that
+dies. A restarted `serve` waits up to `BIND_WAIT` seconds for the port while its
+predecessor's workers let go of it. Every process has `faulthandler` on, so even a fatal
+signal (SIGBUS from a SQLite `-shm` that cannot be written) leaves a traceback on stderr.
+
 Workers are independent writers of the same store: each has its own group writer and caches,
 kept coherent by the store (a cached lead is brought up to date before each use, and a stale
 write is refused and re-run).
