@@ -12,6 +12,7 @@ system).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from api_support import Served, run_cli
 from helpers import created
+from test_serve_processes import descendants
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +109,7 @@ def test_a_shm_that_cannot_be_written_stops_serve_with_a_line_and_a_restart_reco
     auth = _token(url, folder)
     server = Served(url, folder, "--workers", "2")
     shm = folder / "shm.db-shm"
+    workers = descendants(server.process.pid)
     with httpx.Client(base_url=server.url, headers=auth, timeout=10) as api:
         first = api.post("/v1/leads", json=created()).json()["id"]
         chattr("+i", shm)
@@ -116,6 +119,9 @@ def test_a_shm_that_cannot_be_written_stops_serve_with_a_line_and_a_restart_reco
             exit_code = server.process.wait(15)  # the catch-up writes within half a second
         finally:
             chattr("-i", shm)
+            for pid in workers:  # ended with their main process; if not, here
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
     restarted = Served(url, folder, "--workers", "2", port=server.port)
     try:
         with httpx.Client(base_url=restarted.url, headers=auth, timeout=10) as api:

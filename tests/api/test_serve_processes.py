@@ -83,6 +83,7 @@ def test_killing_serve_ends_its_workers_and_a_new_serve_takes_the_port_at_once(t
             served_by_new = descendants(second.process.pid)
     finally:
         exit_code = second.stop()
+        _end(workers)  # what is left of them if the test failed
 
     assert gone < 5
     assert answering < 20  # a fresh serve here takes 2 s; 20 allows for a busy machine
@@ -104,6 +105,12 @@ def test_a_killed_worker_is_replaced(tmp_path: Path):
         exit_code = server.stop()
 
     assert exit_code == 0, server.log.read_text()
+
+
+def _end(pids: set[int]) -> None:
+    for pid in pids:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 # ------------------------------------------------------------------ the lifeline alone
