@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,14 +32,21 @@ from eventsourcing.utils import Environment
 from . import activities as act
 from .codec import TypedMapper
 from .domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
-from .domain.errors import Conflict, NotFound, ValidationFailed
+from .domain.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from .domain.inputs import check_text, normalize_email
 from .domain.lead import ContactDetails, Lead, Touch
 from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
-from .locks import write_gate
+from .locks import sqlite_file_fault, write_gate
 from .logs import get_logger
-from .store import flush_after_commit, flush_log, select_events_many, transcoder
+from .store import (
+    create_probe,
+    flush_after_commit,
+    flush_log,
+    select_events_many,
+    transcoder,
+    write_probe,
+)
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -72,6 +80,7 @@ class LeadLedger(Application[UUID]):
         self.rules = rules or Rulebook()
         self.clock = clock
         self._gate = write_gate(str(self._database)) if self._database else None
+        create_probe(self.recorder)  # the row `probe_write` writes, beside the events
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         """The store; on a SQLite file its commits leave the flush to `save`
@@ -89,10 +98,40 @@ class LeadLedger(Application[UUID]):
         """
         if self._gate is None:
             return super().save(*objs, **kwargs)
-        with self._gate:
-            result = super().save(*objs, **kwargs)
-        self.flush()
+        with self._file_faults():
+            with self._gate:
+                result = super().save(*objs, **kwargs)
+            self.flush()
         return result
+
+    def probe_write(self) -> None:
+        """Writes the store's probe row through the store's own connections (on SQLite
+        through the write gate too), as a save would: `Unavailable` if that fails the way
+        a save would fail. A readiness check (`api.health`)."""
+        if self._gate is None:
+            write_probe(self.recorder)
+            return
+        with self._file_faults(), self._gate:
+            write_probe(self.recorder)
+
+    @contextmanager
+    def _file_faults(self) -> Iterator[None]:
+        """A write to a SQLite file that fails because the file, its `-wal` or its `-shm`
+        cannot be written (read-only, vanished, an I/O error, a full disk) is `Unavailable`:
+        nothing was recorded and the client may retry. Every connection of this process to
+        the file is closed, so that the next write opens the files again
+        (`locks.WriteGate.faulted`) and succeeds once they are fixed."""
+        try:
+            yield
+        except Unavailable:
+            raise
+        except Exception as error:
+            fault = sqlite_file_fault(error)
+            if fault is None or self._gate is None:
+                raise
+            log.warning("store_write_failed", fault=fault, action="reopening")
+            self._gate.faulted()
+            raise Unavailable("the database cannot be written now; try again") from error
 
     def flush(self) -> None:
         """Waits until everything committed to the store is on the disk (SQLite; on

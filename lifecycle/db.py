@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -9,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from .locks import write_gate
+from .locks import sqlite_file_fault, write_gate
 
 
 def read_model_engine(database_url: str) -> Engine:
@@ -36,11 +37,33 @@ def _sqlite_write_locks(engine: Engine) -> None:
     with `reading` begin deferred read transactions instead, without the gate.
     """
     gate = write_gate(engine.url.database or "")
+    generation = [0]  # connections opened before the last fault are closed (`_discard`)
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        record.info[_GENERATION] = generation[0]
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.get(_GENERATION, 0) != generation[0]:
+            record.invalidate()  # closed: the next checkout opens a fresh one
+
+    if gate is not None:
+        ref = weakref.ref(engine)
+
+        def _discard() -> bool:
+            """Closes the engine's connections to the file (`locks.WriteGate.faulted`):
+            the idle ones now, those in use as they are checked in."""
+            found = ref()
+            if found is None:
+                return False
+            generation[0] += 1
+            found.pool.dispose()
+            return True
+
+        gate.on_fault(_discard)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
@@ -52,8 +75,10 @@ def _sqlite_write_locks(engine: Engine) -> None:
             connection.info[_GATED] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
+        except BaseException as error:
             _ended(connection)
+            if gate is not None and sqlite_file_fault(error):
+                gate.faulted()  # a read-only -wal or -shm: reopen them on the next write
             raise
 
     @event.listens_for(engine, "commit")
@@ -64,6 +89,7 @@ def _sqlite_write_locks(engine: Engine) -> None:
 
 
 _GATED = "lifecycle_write_gate_held"
+_GENERATION = "lifecycle_generation"
 _READ_ONLY = "lifecycle_read_only"
 
 

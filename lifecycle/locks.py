@@ -16,8 +16,10 @@ writer that skips the gate (another program) is merely slower.
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -31,6 +33,27 @@ class WriteGate:
         self._threads = threading.RLock()
         self._depth = 0
         self._file: IO[bytes] | None = None
+        self._discards: list[Callable[[], bool]] = []
+        self._discards_lock = threading.Lock()
+
+    def on_fault(self, discard: Callable[[], bool]) -> None:
+        """Registers what closes one pool's connections to the file (see `faulted`); it
+        returns False once its pool is gone, and is then forgotten."""
+        with self._discards_lock:
+            self._discards.append(discard)
+
+    def faulted(self) -> None:
+        """The file (or its `-wal`/`-shm`) failed to take a write: every pool of this
+        process closes its connections to it, so that the next write opens them again.
+
+        SQLite shares one mapping of `-shm` among all the connections of a process, opened
+        read-only if the file could not be written when the first of them opened it; and a
+        connection that opened `-wal` while it could not be written keeps it read-only.
+        Either way the writes of this process kept failing after the files were fixed, until
+        every connection was closed: only new connections see the repaired files.
+        """
+        with self._discards_lock:
+            self._discards = [discard for discard in self._discards if discard()]
 
     def acquire(self) -> None:
         self._threads.acquire()
@@ -89,3 +112,24 @@ def write_gate(database: str) -> WriteGate | None:
         if gate is None:
             gate = _gates[path] = WriteGate(path.with_name(path.name + ".lock"))
         return gate
+
+
+SQLITE_FILE_FAULTS = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL")
+
+
+def sqlite_file_fault(error: BaseException) -> str | None:
+    """The SQLite error name if `error` (or what caused it) says the database's files cannot
+    be written or read now (read-only, vanished, an I/O error, a full disk), else None.
+    A flush of the log that failed (`flush_log`) counts too."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.Error):
+            name = str(getattr(current, "sqlite_errorname", ""))
+            if name.startswith(SQLITE_FILE_FAULTS):
+                return name
+        if isinstance(current, OSError):
+            return f"OSError {current.errno}"
+        current = current.__cause__
+    return None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -25,7 +26,7 @@ from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection, SQLi
 from psycopg.sql import SQL, Identifier
 
 from .domain.values import ALL_ENUMS
-from .locks import sqlite_file
+from .locks import sqlite_file, write_gate
 
 _TYPE, _DATA = "_type_", "_data_"
 
@@ -190,6 +191,18 @@ class _FlushedLaterPool(SQLiteConnectionPool):
         connection.cursor().execute("PRAGMA synchronous=NORMAL")
         return connection
 
+    def discard(self) -> bool:
+        """Closes the idle connections now and those in use when they come back
+        (`locks.WriteGate.faulted`); False once the pool is closed."""
+        if self.closed:
+            return False
+        with self._put_condition:
+            while self._pool:
+                self._pool.popleft().close()
+            for connection in self._in_use.values():
+                connection._closing.set()  # put_connection closes it instead of keeping it
+        return True
+
 
 def flush_after_commit(factory: InfrastructureFactory) -> Path | None:
     """Makes a SQLite store's commits leave the flush to the disk to `flush_log`; returns the
@@ -208,9 +221,24 @@ def flush_after_commit(factory: InfrastructureFactory) -> Path | None:
     database = sqlite_file(pool.db_name)
     if database is None:
         return None
-    factory.datastore.pool = _FlushedLaterPool(db_name=pool.db_name, lock_timeout=pool.lock_timeout)
+    flushed = _FlushedLaterPool(db_name=pool.db_name, lock_timeout=pool.lock_timeout)
+    factory.datastore.pool = flushed
     pool.close()  # it has opened no connection yet
+    gate = write_gate(str(database))
+    if gate is not None:
+        gate.on_fault(_weakly(flushed))
     return database
+
+
+def _weakly(pool: _FlushedLaterPool) -> Callable[[], bool]:
+    """`pool.discard`, without keeping the pool alive."""
+    ref = weakref.ref(pool)
+
+    def discard() -> bool:
+        found = ref()
+        return found.discard() if found is not None else False
+
+    return discard
 
 
 def flush_log(database: Path) -> None:
@@ -229,6 +257,38 @@ def flush_log(database: Path) -> None:
         os.fdatasync(descriptor)
     finally:
         os.close(descriptor)
+
+
+PROBE_TABLE = "lifecycle_probe"
+
+
+def create_probe(recorder: Any) -> None:
+    """Creates the one-row table `write_probe` writes, beside the recorder's events."""
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        with recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (id INTEGER PRIMARY KEY, at TEXT)"
+            )
+    elif isinstance(recorder, PostgresAggregateRecorder):
+        statement = SQL("CREATE TABLE IF NOT EXISTS {}.{} (id integer PRIMARY KEY, at text)")
+        with recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                statement.format(Identifier(recorder.datastore.schema), Identifier(PROBE_TABLE))
+            )
+
+
+def write_probe(recorder: Any) -> None:
+    """Writes the probe row in a transaction of the recorder's own, as an append writes."""
+    at = datetime.now(UTC).isoformat()
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        with recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(f"INSERT OR REPLACE INTO {PROBE_TABLE} (id, at) VALUES (1, ?)", (at,))
+    elif isinstance(recorder, PostgresAggregateRecorder):
+        statement = SQL(
+            "INSERT INTO {}.{} (id, at) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET at = %s"
+        ).format(Identifier(recorder.datastore.schema), Identifier(PROBE_TABLE))
+        with recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(statement, (at, at))
 
 
 def select_events_many(recorder: Any, ids: list[UUID]) -> dict[UUID, list[StoredEvent]]:

@@ -6,6 +6,7 @@ scheduler sweep and the projection catch-up) around it.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,19 +14,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy import text
 
 from ..bootstrap import Services, Settings, build
-from ..db import reading
 from ..heap import freeze_startup_heap
+from ..lifeline import bind_to_parent
 from ..logs import configure, set_level
-from . import errors, events, leads, reports
+from . import errors, events, health, leads, reports
 from .bodies import activity_schemas
-from .deps import ServicesDep
-from .errors import documented
 from .middleware import BodyLimit, RequestLog
-from .responses import JsonBody
-from .schemas import Health
 from .tokens import TokenStore
 
 WORKER_LOG_LEVEL = "LIFECYCLE_SERVE_LOG_LEVEL"
@@ -55,15 +51,7 @@ def create_app(services: Services, close_at_shutdown: bool = False) -> FastAPI:
     errors.install(app)
     for module in (leads, events, reports):
         app.include_router(module.router)
-    app.add_api_route(
-        "/healthz",
-        healthz,
-        methods=["GET"],
-        response_model=Health,
-        summary="Liveness and database check (no token)",
-        responses=documented(503),
-        tags=["health"],
-    )
+    health.install(app, services)
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -74,23 +62,16 @@ def worker_app() -> FastAPI:
     """The app of one `lifecycle serve --workers N` process (a uvicorn factory).
 
     The parent hands its settings down in the environment: LIFECYCLE_DATABASE_URL,
-    LIFECYCLE_CONFIG and `WORKER_LOG_LEVEL`.
+    LIFECYCLE_CONFIG, `WORKER_LOG_LEVEL` and its pid (`lifeline.PARENT_PID`), whose death
+    stops this worker.
     """
+    faulthandler.enable()  # even a SIGBUS (a SQLite -shm file made unwritable) leaves a line
     configure()
+    bind_to_parent()  # it ends with the main process (`lifecycle.lifeline`)
     set_level(os.environ.get(WORKER_LOG_LEVEL, "info"))
     app = create_app(build(Settings.from_env()), close_at_shutdown=True)
     freeze_startup_heap()  # see `lifecycle.heap`: no full collection walks the start-up heap
     return app
-
-
-def healthz(services: ServicesDep) -> JsonBody:
-    try:
-        with reading(services.engine) as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not ready", whatever the driver says
-        body = errors.error_body("unavailable", "the database does not answer")
-        return JsonBody(body, 503)
-    return JsonBody({"status": "ok"})
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

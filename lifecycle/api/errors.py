@@ -34,7 +34,9 @@ STATUS_OF_CODE = {
     "unauthorized": 401,
     "forbidden": 403,
     "payload_too_large": 413,
+    "unavailable": 503,
 }
+RETRY_AFTER = "1"  # seconds, on every 503: the service expects to take the request again soon
 _CODE_OF_STATUS = {
     401: "unauthorized",
     403: "forbidden",
@@ -71,6 +73,8 @@ def install(app: FastAPI) -> None:
 def rejection(error: LifecycleError) -> JsonBody:
     status = STATUS_OF_CODE.get(error.code, 422)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": RETRY_AFTER}
     return JsonBody(error.as_dict(), status_code=status, headers=headers)
 
 

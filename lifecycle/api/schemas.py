@@ -86,7 +86,24 @@ class EventPage(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='always "ok": the process answers')
+
+
+class ReadinessCheck(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str = Field(description='"ok" or "failing"')
+    message: str | None = Field(default=None, description="why it is failing")
+
+
+class Readiness(BaseModel):
+    """`/readyz`: every check is ok. The projections check adds `head`, `reached`, `behind`
+    (log positions) and `lag_seconds` (age of the oldest event not yet applied)."""
+
+    status: str = Field(description='"ready"')
+    checks: dict[str, ReadinessCheck] = Field(
+        description="database (a read), writes (a write through the append path), "
+        "projections (read models caught up)"
+    )
 
 
 class ErrorDetail(BaseModel):

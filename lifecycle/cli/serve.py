@@ -8,6 +8,12 @@ threads, the group writer and the catch-up take turns on one lock and one core, 
 request waited for the others' turns (see the README's Performance section). `--workers 1`
 runs everything in one process, for a machine with one core or a small footprint.
 
+The processes live and die together: a worker stops (SIGTERM, gracefully) when the main
+process dies, however it dies (`lifecycle.lifeline`), and uvicorn replaces a worker that
+dies. A restarted `serve` waits up to `BIND_WAIT` seconds for the port while its
+predecessor's workers let go of it. Every process has `faulthandler` on, so even a fatal
+signal (SIGBUS from a SQLite `-shm` that cannot be written) leaves a traceback on stderr.
+
 Workers are independent writers of the same store: each has its own group writer and caches,
 kept coherent by the store (a cached lead is brought up to date before each use, and a stale
 write is refused and re-run).
@@ -23,19 +29,25 @@ half-written, whenever the process dies.
 from __future__ import annotations
 
 import argparse
+import errno
+import faulthandler
 import os
 import signal
+import socket
 import threading
+import time
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..bootstrap import Services
+from ..domain.errors import LifecycleError
 from ..heap import freeze_startup_heap
+from ..lifeline import PARENT_PID
 from ..logs import get_logger, set_level
 from ..niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
-from .common import cores, positive_int
+from .common import cores, positive_int, print_error
 
 if TYPE_CHECKING:
     import uvicorn
@@ -47,6 +59,7 @@ CATCH_UP_INTERVAL = 0.5
 # hundred here. Batches of 50 keep that wait near 1 ms (the runner's default of 2000 suits a
 # rebuild, not a server taking writes); more batches cost little, a commit each.
 CATCH_UP_BATCH = 50
+BIND_WAIT = 10.0  # seconds a restarted serve waits for its predecessor's workers to let go
 log = get_logger(__name__)
 
 
@@ -88,6 +101,7 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
 
     from ..api.app import create_app
 
+    faulthandler.enable()  # a fatal signal (SIGBUS from a SQLite -shm file) leaves a traceback
     set_level(args.log_level)
     if args.workers is None:
         args.workers = cores()
@@ -97,6 +111,12 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
         "log_config": None,  # our request log replaces uvicorn's access log
         "access_log": False,
     }
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as error:
+        log.error("bind_failed", host=args.host, port=args.port, error=str(error))
+        print_error(LifecycleError(f"cannot listen on {args.host}:{args.port}: {error}"))
+        return 1
     services.runner.batch_size = CATCH_UP_BATCH
     # With HTTP in worker processes, the background threads give way to them (`niceness`).
     niceness = BACKGROUND_NICENESS if args.workers > 1 else 0
@@ -109,14 +129,14 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
             config = uvicorn.Config(create_app(services), lifespan="off", **options)
             config.load()  # uvicorn's protocol classes too, before the heap is frozen
             freeze_startup_heap()
-            _serve_here(config)
+            _serve_here(config, sock)
         else:
             _hand_down(services, args.log_level)
             freeze_startup_heap()  # the sweep's and catch-up's process (workers freeze their own)
             config = uvicorn.Config(
                 WORKER_APP, factory=True, workers=args.workers, lifespan="on", **options
             )
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            Multiprocess(config, sockets=[sock]).run()
     finally:
         stop_sweep(sweep)
         catch_up.stop()
@@ -124,14 +144,42 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def _serve_here(config: uvicorn.Config) -> None:
+def bind(host: str, port: int, wait: float = BIND_WAIT) -> socket.socket:
+    """A socket bound to `host:port`, waiting up to `wait` seconds while the port is taken.
+
+    A `serve` restarted right after its predecessor died finds the port held for a moment
+    by the old workers, which are stopping (`lifecycle.lifeline`): it waits for them
+    instead of failing with "Address already in use". Any other error fails at once.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    deadline = time.monotonic() + wait
+    logged = False
+    while True:
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            sock.close()
+            if error.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                raise
+            if not logged:
+                log.warning("port_busy", host=host, port=port, waiting_seconds=wait)
+                logged = True
+            time.sleep(0.05)
+            continue
+        sock.set_inheritable(True)  # handed to the worker processes
+        return sock
+
+
+def _serve_here(config: uvicorn.Config, sock: socket.socket) -> None:
     import uvicorn
 
     server = uvicorn.Server(config)
     # uvicorn handles SIGTERM while it runs and raises it again once it has stopped; this
     # handler then makes that a clean return (and covers a SIGTERM before uvicorn started).
     signal.signal(signal.SIGTERM, lambda _sig, _frame: _stop(server))
-    server.run()
+    server.run(sockets=[sock])
 
 
 def _hand_down(services: Services, log_level: str) -> None:
@@ -140,6 +188,7 @@ def _hand_down(services: Services, log_level: str) -> None:
 
     os.environ.update(services.settings.as_env())
     os.environ[WORKER_LOG_LEVEL] = log_level
+    os.environ[PARENT_PID] = str(os.getpid())  # the workers end with this process
 
 
 class CatchUpLoop:

@@ -49,3 +49,10 @@ class Conflict(LifecycleError):
 
 class NotFound(LifecycleError):
     code = "not_found"
+
+
+class Unavailable(LifecycleError):
+    """The store cannot take a write now (a database file that cannot be written, say):
+    nothing was recorded, and the same request may be retried."""
+
+    code = "unavailable"

@@ -191,6 +191,11 @@ class ProjectionRunner:
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics of the events the projections apply (lead events)."""
+        return self._topics
+
     def position(self, name: str) -> int:
         """A projection's position: minus its number of partitions while it is split."""
         with reading(self.engine) as conn:

@@ -65,19 +65,21 @@ def free_port() -> int:
 class Served:
     """`lifecycle serve` on a free port until `stop()` (SIGTERM), which returns its exit code."""
 
-    def __init__(self, database_url: str, cwd: Path, *options: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, database_url: str, cwd: Path, *options: str, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = cwd / f"serve-{self.port}.log"
+        self.log = cwd / f"serve-{self.port}-{time.monotonic_ns()}.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [*CLI, "serve", "--port", str(self.port), "--database-url", database_url,
                  *options],
                 cwd=cwd, env=_env(), stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        self._wait_until_healthy()
+        self.wait_until_healthy()
 
-    def _wait_until_healthy(self, seconds: float = 30) -> None:
+    def wait_until_healthy(self, seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -193,15 +193,19 @@ def test_a_bad_idempotency_key_is_a_validation_error(
     assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error")
 
 
-def test_health_is_503_when_the_database_does_not_answer(api: Api, monkeypatch: pytest.MonkeyPatch):
+def test_readiness_is_503_when_the_database_does_not_answer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+):
     def unreachable() -> None:
         raise OSError("connection refused")
 
     monkeypatch.setattr(api.services.engine, "connect", unreachable)
 
-    response = api.client.get("/healthz")
+    response = api.client.get("/readyz")
 
     assert (response.status_code, response.json()["error"]["code"]) == (503, "unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert api.client.get("/healthz").status_code == 200  # alive: a restart would not help
 
 
 def test_an_unexpected_failure_is_a_500_with_the_error_json(
