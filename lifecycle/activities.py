@@ -1,4 +1,4 @@
-"""Activities: what clients send (CONTRACT.md §2), parsed and validated into typed values.
+"""Activities: what clients send (docs/activities.md), parsed and validated into typed values.
 
 One pydantic model per activity type; unknown fields, naive times and wrong types are
 `validation_error`s naming the offending fields. Timer activities are refused here: only the

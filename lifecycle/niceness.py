@@ -6,7 +6,7 @@ priority a catch-up batch (tens of milliseconds of CPU) took a core from a worke
 the two met, and requests waited behind it. Those background threads therefore run at a
 lower priority (`BACKGROUND_NICENESS`): they use the idle CPU, which a server below
 saturation has plenty of, and give way when the workers need it. Reports still catch up
-within the contract's 2 seconds at half load (see the README's Performance section).
+within the contract's 2 seconds at half load (see docs/performance.md).
 
 On Linux a thread's nice value is its own (not the process's), and a thread or process
 started later inherits the value of the thread that starts it: only the lowered threads are

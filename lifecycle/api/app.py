@@ -26,7 +26,7 @@ from .tokens import TokenStore
 
 WORKER_LOG_LEVEL = "LIFECYCLE_SERVE_LOG_LEVEL"
 DESCRIPTION = """\
-The lead lifecycle over HTTP (CONTRACT.md §4). Every `/v1` route needs
+The lead lifecycle over HTTP (docs/http.md). Every `/v1` route needs
 `Authorization: Bearer <token>` (make one with `lifecycle token create`) with the route's
 scope; `admin` grants every scope. Errors are `{"error": {"code", "message", …}}`.
 POSTs accept an `Idempotency-Key`: the same key and body within 24 hours returns the first

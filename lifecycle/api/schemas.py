@@ -1,4 +1,4 @@
-"""The JSON shapes of CONTRACT.md §3, as pydantic models for the OpenAPI document.
+"""The JSON shapes of docs/json.md, as pydantic models for the OpenAPI document.
 
 Routes build their answers with `lifecycle.views` (the CLI's `--json` does too), so both give
 the same bytes; these models only describe those answers to clients and to the schema tests,
@@ -123,6 +123,6 @@ class Error(BaseModel):
 
 
 class Report(BaseModel):
-    """A report: its keys depend on the report (CONTRACT.md §5)."""
+    """A report: its keys depend on the report (docs/reports.md)."""
 
     model_config = ConfigDict(extra="allow")

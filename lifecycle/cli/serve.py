@@ -5,7 +5,7 @@ sharing the socket (uvicorn's supervisor restarts any that dies); the main proce
 sweep and the catch-up, which need no more than one runner each, at a lower CPU priority
 (`lifecycle.niceness`). One interpreter lock per process is why: in one process the request
 threads, the group writer and the catch-up take turns on one lock and one core, and a
-request waited for the others' turns (see the README's Performance section). `--workers 1`
+request waited for the others' turns (see docs/performance.md). `--workers 1`
 runs everything in one process, for a machine with one core or a small footprint.
 
 The processes live and die together: a worker stops (SIGTERM, gracefully) when the main

@@ -1,4 +1,4 @@
-"""Rejections the domain can give. Each has the stable `code` of CONTRACT.md §3."""
+"""Rejections the domain can give. Each has the stable `code` of docs/json.md."""
 
 from __future__ import annotations
 

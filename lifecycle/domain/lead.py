@@ -85,7 +85,7 @@ class Lead(Aggregate):
 
         TOPIC = "lifecycle:Lead.Event"
         TYPE: ClassVar[str] = ""
-        # Timer notices and touches do not move the ordering watermark (CONTRACT.md §2), and
+        # Timer notices and touches do not move the ordering watermark (docs/activities.md), and
         # may have happened before ordered events recorded earlier: they change no status and
         # apply their own change to the deadlines rather than copying the whole map, so a
         # fold "as of" a time never sees state from events that had not happened yet.

@@ -1,6 +1,6 @@
 """The lead status machine: which activity may move a lead from which status, and where to.
 
-The transitions are exactly the table of CONTRACT.md §2. Stage rules (`accepted` after
+The transitions are exactly the table of docs/activities.md. Stage rules (`accepted` after
 `passed`, `won` only for an open opportunity…) are checked by the aggregate, not here: this
 machine knows statuses only. Replay never runs it: appliers copy the status carried by events.
 """

@@ -1,4 +1,4 @@
-"""SLA policies (DESIGN.md §1): how long each clock runs, and which events start or stop it.
+"""SLA policies (docs/activities.md): how long each clock runs, and which events start or stop it.
 
 Deadlines are part of the lead's state: every event carries the full map of pending deadlines
 after it, computed once here when the event is decided, so replay and the deadlines projection

@@ -115,7 +115,7 @@ class Outcome(Enum):
 
 
 class Policy(Enum):
-    """The timer policies of DESIGN.md §1 "SLA policies"."""
+    """The timer policies of docs/activities.md, "Timers and SLA policies"."""
 
     FIRST_ATTEMPT = "first_attempt"
     MQL_FOLLOW_UP = "mql_follow_up"

@@ -42,7 +42,7 @@ from .base import micros, position_column, prepare, rows_by_key, time_column
 from .runner import Envelope, Write, metadata
 
 PENDING, MET, BREACHED, CANCELLED = "pending", "met", "breached", "cancelled"
-# The obligations of DESIGN.md §1.
+# The obligations of docs/activities.md.
 SLA_POLICIES = (
     Policy.FIRST_ATTEMPT.value,
     Policy.MQL_FOLLOW_UP.value,
@@ -161,7 +161,7 @@ class SlaClocks:
         """Recorded breaches this event shows were in fact met (it occurred in time).
 
         A state-changing event after a deadline closes the window for good: no activity that
-        could stop the clock may be recorded before it any more (CONTRACT.md §2, ordering).
+        could stop the clock may be recorded before it any more (docs/activities.md, ordering).
         """
         corrected, still_open = [], []
         for clock in lead.recorded_breaches:

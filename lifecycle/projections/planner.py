@@ -45,7 +45,7 @@ class StageRates:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a revenue goal needs at each funnel stage and in sales reps (CONTRACT.md §6)."""
+    """What a revenue goal needs at each funnel stage and in sales reps (docs/reports.md)."""
 
     customers: int
     opportunities: int

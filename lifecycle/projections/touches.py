@@ -1,6 +1,6 @@
 """The touches read model: every marketing interaction of every lead, for attribution.
 
-The `created` inquiry is the lead's first touch (CONTRACT.md §2: its source and campaign), so it
+The `created` inquiry is the lead's first touch (docs/activities.md: its source and campaign), so it
 is stored as a touch of kind `created`; a repeated inquiry from a known lead arrives as an
 ordinary `touched` event. Touches may be recorded late: each row keeps its business time
 (`occurred_at`) and its place in the lead's history (`seq`), which breaks ties between touches

@@ -1,4 +1,4 @@
-"""Leads over HTTP: the same JSON as the CLI, every success answer of CONTRACT.md §4."""
+"""Leads over HTTP: the same JSON as the CLI, every success answer of docs/http.md."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from lifecycle.store import persistence_env
 
 START = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
 TIMER_TYPES = {"auto_nurtured", "sla_breached", "escalated", "opt_out_expired"}
-# Activities that never change the status (CONTRACT.md §2).
+# Activities that never change the status (docs/activities.md).
 KEEP_STATUS = {
     "touched",
     "scored",

@@ -1,4 +1,4 @@
-"""Every status by every client activity, against the table of CONTRACT.md §2.
+"""Every status by every client activity, against the table of docs/activities.md.
 
 The table below is copied by hand from the contract, not derived from the status machine: a
 change to either that the other does not share fails here. Each lead reaches its status through
@@ -21,7 +21,7 @@ __ = None  # refused
 
 STATUSES = (RW, OP, A1, A2, A3, A4, PR, QU, UQ, NU, BD)
 
-# CONTRACT.md §2: the status after each activity (a row), by the status before it (a column);
+# docs/activities.md: the status after each activity (a row), by the status before it (a column);
 # __ = refused. For a lead at stage `lead` that was never passed: every lead in this table.
 STATUS_TABLE: dict[str, tuple[str | None, ...]] = {
     #                       raw open a_1 a_2 a_3 a_4 prog qual unq nurt bad

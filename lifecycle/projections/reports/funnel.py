@@ -1,7 +1,7 @@
 """Funnel: leads, MQLs, SQLs, opportunities, customers and won revenue, per group.
 
 Each count is the number of leads *created in the period* that reached at least that stage
-(CONTRACT.md §5), so the stages of one row describe one cohort and the conversion rates
+(docs/reports.md), so the stages of one row describe one cohort and the conversion rates
 between them are true rates. A lead that skipped a stage (accepted by sales before it scored
 as an MQL) counts as having reached it. Revenue is the won revenue of the cohort.
 """

@@ -1,4 +1,4 @@
-"""The plan (CONTRACT.md §6): the reverse funnel for a revenue goal, beside the actuals.
+"""The plan (docs/reports.md): the reverse funnel for a revenue goal, beside the actuals.
 
 The keys of `Plan.as_dict()` come first and unchanged. With leads in the store, `actuals`
 gives the funnel of the leads created in the period (or from the first lead to `now`), and
