@@ -1,9 +1,9 @@
 """The sweep: APScheduler calls `tick(clock())` on an interval, and that is all it does.
 
 Nothing authoritative lives in APScheduler: the job store is in memory and holds one job, not
-one per lead, because APScheduler 3 drops a job that misfires beyond its grace time and loses a
-date job that was running when the process died (its default `misfire_grace_time` is 1 s). The deadlines are data in
-the database, so a restart, a missed run or a long pause costs nothing: the next tick fires
+one per lead, because APScheduler 3 drops a job that misfires beyond its grace time (1 s by
+default) and loses a date job that was running when the process died. The deadlines are data
+in the database, so a restart, a missed run or a long pause costs nothing: the next tick fires
 everything that fell due meanwhile. Missed runs are coalesced into one, runs never overlap, and
 a run is never skipped for being late.
 """

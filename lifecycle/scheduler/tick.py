@@ -1,7 +1,7 @@
 """`tick(now)`: fire every timer due by `now` as an ordinary command on its lead.
 
-Timers are data, not jobs (docs/architecture.md). The deadlines projection says what is due; the lead
-re-checks each deadline when it fires (`Lead.fire` records only a deadline that is still
+Timers are data, not jobs (docs/architecture.md). The deadlines projection says what is due;
+the lead re-checks each deadline when it fires (`Lead.fire` records only a deadline that is still
 pending and due, and its event clears it). So ticking twice, two ticks at once, or a tick after
 a crash between firing and the projection catching up all record each timer exactly once, a
 stale row records nothing, and a tick after any downtime fires everything that fell due.
