@@ -31,7 +31,6 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 
 from .domain.calendar import BusinessCalendar
@@ -91,6 +90,22 @@ def rulebook_from_mapping(data: Mapping[str, Any]) -> Rulebook:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the TOML document (TOML has no null: optional keys are left out)."""
+    from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue  # only for the schema
+
+    class _TomlSchema(GenerateJsonSchema):
+        """JSON Schema for a TOML document: TOML has no null, so an optional key is one left out."""
+
+        def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+            return self.generate_inner(schema["schema"])
+
+        def encode_default(self, dft: Any) -> Any:
+            return _without_nulls(super().encode_default(dft))
+
+        def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+            if schema.get("default") is None:
+                return self.generate_inner(schema["schema"])
+            return super().default_schema(schema)
+
     schema = RulebookFile.model_json_schema(schema_generator=_TomlSchema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
@@ -210,9 +225,13 @@ SizePoints = Annotated[tuple[tuple[int, int], ...], BeforeValidator(_size_points
 
 # ------------------------------------------------------------------------------ tables
 class _Table(BaseModel):
-    """A TOML table: unknown keys are refused, field docstrings become the schema's text."""
+    """A TOML table: unknown keys are refused; field descriptions are the schema's text.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    (Descriptions are given with `Field`, not as attribute docstrings: pydantic reads those
+    from the source at import, which made loading a rulebook 150 ms slower.)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     unknown_key: ClassVar[str] = "unknown key (known here: {known})"
 
     @classmethod
@@ -223,9 +242,9 @@ class _Table(BaseModel):
 class Duration(_Table):
     """Exactly one of `days`, `hours` or `minutes` (numbers, fractions allowed)."""
 
-    days: Positive | None = None
-    hours: Positive | None = None
-    minutes: Positive | None = None
+    days: Positive | None = Field(None, description="Days (a fraction allowed).")
+    hours: Positive | None = Field(None, description="Hours (a fraction allowed).")
+    minutes: Positive | None = Field(None, description="Minutes (a fraction allowed).")
 
     @model_validator(mode="after")
     def _one_unit(self) -> Self:
@@ -255,8 +274,10 @@ class FirstAttempt(_Table):
     met by the first attempt (or any response, qualification, disqualification, nurture, bad
     data). Breach: `sla_breached`."""
 
-    business_hours: Positive = _DEFAULT.sla.first_attempt_business_hours
-    """Business hours from assignment to the first attempt."""
+    business_hours: Positive = Field(
+        _DEFAULT.sla.first_attempt_business_hours,
+        description="Business hours from assignment to the first attempt.",
+    )
 
 
 class Cadence(Duration):
@@ -264,8 +285,10 @@ class Cadence(Duration):
     at the first attempt, unless the lead responds. Breach (too few attempts when the window
     closes): `sla_breached`."""
 
-    attempts: Count = _DEFAULT.sla.cadence_attempts
-    """Attempts needed within the window."""
+    attempts: Count = Field(
+        _DEFAULT.sla.cadence_attempts,
+        description="Attempts needed within the window.",
+    )
 
 
 class Sla(_Table):
@@ -274,22 +297,41 @@ class Sla(_Table):
     unknown_key: ClassVar[str] = "unknown policy (one of {known})"
 
     first_attempt: FirstAttempt = FirstAttempt()
-    mql_follow_up: Duration = Duration.of(_DEFAULT.sla.mql_follow_up)
-    """A new MQL (its score reached scoring.mql_threshold) is followed up within this time: met
-    by the next attempt or any conversation. Only started while a follow-up is possible (raw,
-    open, attempt_1..4, nurture). Breach: `sla_breached`."""
+    mql_follow_up: Duration = Field(
+        Duration.of(_DEFAULT.sla.mql_follow_up),
+        description=(
+            "A new MQL (its score reached scoring.mql_threshold) is followed up within this "
+            "time: met by the next attempt or any conversation. Only started while a "
+            "follow-up is possible (raw, open, attempt_1..4, nurture). Breach: "
+            "`sla_breached`."
+        ),
+    )
     cadence: Cadence = Cadence(
         attempts=_DEFAULT.sla.cadence_attempts, days=_DEFAULT.sla.cadence_window.days
     )
-    auto_nurture: Duration = Duration.of(_DEFAULT.sla.auto_nurture)
-    """An attempt_1..attempt_4 lead with no response for this long moves to nurture
-    (`auto_nurtured`). Every new attempt restarts it; a response cancels it."""
-    passed_follow_up: Duration = Duration.of(_DEFAULT.sla.passed_follow_up)
-    """A lead passed to sales is acted on (accepted, or an opportunity opened) by its new owner
-    within this time, or it is escalated (`escalated`). The handbook says 1–7 days."""
-    opt_out_expiry: Duration = Duration.of(_DEFAULT.sla.opt_out_expiry)
-    """The usual length of a temporary opt-out (the "30-Day Opt Out" box). A client sets the
-    length of each opt-out with its `days` field; this value documents the policy."""
+    auto_nurture: Duration = Field(
+        Duration.of(_DEFAULT.sla.auto_nurture),
+        description=(
+            "An attempt_1..attempt_4 lead with no response for this long moves to nurture "
+            "(`auto_nurtured`). Every new attempt restarts it; a response cancels it."
+        ),
+    )
+    passed_follow_up: Duration = Field(
+        Duration.of(_DEFAULT.sla.passed_follow_up),
+        description=(
+            "A lead passed to sales is acted on (accepted, or an opportunity opened) by its "
+            "new owner within this time, or it is escalated (`escalated`). The handbook says "
+            "1–7 days."
+        ),
+    )
+    opt_out_expiry: Duration = Field(
+        Duration.of(_DEFAULT.sla.opt_out_expiry),
+        description=(
+            'The usual length of a temporary opt-out (the "30-Day Opt Out" box). A client '
+            "sets the length of each opt-out with its `days` field; this value documents the "
+            "policy."
+        ),
+    )
 
     @classmethod
     def known_keys(cls) -> str:
@@ -315,20 +357,32 @@ class Calendar(_Table):
     (or with calendar = "default") uses [calendars.default] if given, else 09:00–17:00 UTC,
     Monday to Friday."""
 
-    timezone: Text
-    """IANA time zone name (required)."""
-    opens: ClockTime = time(9)
-    """Local wall-clock opening time, "HH:MM"; clocks changing for daylight saving time are
-    handled."""
-    closes: ClockTime = time(17)
-    """Local wall-clock closing time, "HH:MM"."""
-    working_days: Weekdays = WEEKDAYS[:5]
-    """Weekdays worked: mon tue wed thu fri sat sun (long names and any case accepted)."""
-    country: Text | None = None
-    """ISO 3166-1 code whose public holidays are days off (the `holidays` package); leave out
-    for no public holidays."""
-    subdivision: Text | None = None
-    """State/province code within the country for regional holidays (e.g. "BY")."""
+    timezone: Text = Field(description="IANA time zone name (required).")
+    opens: ClockTime = Field(
+        time(9),
+        description=(
+            'Local wall-clock opening time, "HH:MM"; clocks changing for daylight saving time'
+            " are handled."
+        ),
+    )
+    closes: ClockTime = Field(time(17), description='Local wall-clock closing time, "HH:MM".')
+    working_days: Weekdays = Field(
+        WEEKDAYS[:5],
+        description=(
+            "Weekdays worked: mon tue wed thu fri sat sun (long names and any case accepted)."
+        ),
+    )
+    country: Text | None = Field(
+        None,
+        description=(
+            "ISO 3166-1 code whose public holidays are days off (the `holidays` package); "
+            "leave out for no public holidays."
+        ),
+    )
+    subdivision: Text | None = Field(
+        None,
+        description=('State/province code within the country for regional holidays (e.g. "BY").'),
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -368,12 +422,11 @@ class TeamTable(_Table):
     """A team: a unique `name`, its `members` (at least one) and the `calendar` its SLA clocks
     use. Within a team members take turns (round-robin)."""
 
-    name: Text
-    """The team's name, unique; routing's *_team keys refer to it."""
-    members: Annotated[tuple[str, ...], Field(min_length=1), BeforeValidator(_members)]
-    """Owners who take turns, at least one."""
-    calendar: Text = "default"
-    """The name of a table in [calendars]."""
+    name: Text = Field(description="The team's name, unique; routing's *_team keys refer to it.")
+    members: Annotated[tuple[str, ...], Field(min_length=1), BeforeValidator(_members)] = Field(
+        description="Owners who take turns, at least one.",
+    )
+    calendar: Text = Field("default", description="The name of a table in [calendars].")
 
 
 _ROLES = ("emea_team", "default_team", "enterprise_team", "fortune_500_team")
@@ -386,24 +439,38 @@ class Routing(_Table):
     emea_team; a named brand or a large account → enterprise_team; everyone else →
     default_team."""
 
-    emea_team: Text = _ROUTING.emea_team
-    """Team for leads from region EMEA."""
-    default_team: Text = _ROUTING.default_team
-    """Team for everyone else."""
-    enterprise_team: Text = _ROUTING.enterprise_team
-    """Team for named brands and large accounts."""
-    fortune_500_team: Text = _ROUTING.fortune_500_team
-    """Team for Fortune 500 companies."""
-    large_account_employees: Count = _ROUTING.large_account_employees
-    """A company with at least this many employees is a large account."""
-    fortune_500: Texts = ()
-    """Company names, compared trimmed and case-insensitively."""
-    named_brands: Texts = ()
-    """Company names, compared trimmed and case-insensitively."""
-    account_owners: dict[str, Text] = {}
-    """Companies that already have an account owner: company name = owner."""
-    teams: Annotated[list[TeamTable], BeforeValidator(_teams)] | None = None
-    """Teams ([[routing.teams]]). When given it replaces the built-in teams entirely."""
+    emea_team: Text = Field(_ROUTING.emea_team, description="Team for leads from region EMEA.")
+    default_team: Text = Field(_ROUTING.default_team, description="Team for everyone else.")
+    enterprise_team: Text = Field(
+        _ROUTING.enterprise_team,
+        description="Team for named brands and large accounts.",
+    )
+    fortune_500_team: Text = Field(
+        _ROUTING.fortune_500_team,
+        description="Team for Fortune 500 companies.",
+    )
+    large_account_employees: Count = Field(
+        _ROUTING.large_account_employees,
+        description="A company with at least this many employees is a large account.",
+    )
+    fortune_500: Texts = Field(
+        (),
+        description="Company names, compared trimmed and case-insensitively.",
+    )
+    named_brands: Texts = Field(
+        (),
+        description="Company names, compared trimmed and case-insensitively.",
+    )
+    account_owners: dict[str, Text] = Field(
+        {},
+        description="Companies that already have an account owner: company name = owner.",
+    )
+    teams: Annotated[list[TeamTable], BeforeValidator(_teams)] | None = Field(
+        None,
+        description=(
+            "Teams ([[routing.teams]]). When given it replaces the built-in teams entirely."
+        ),
+    )
 
     def to_domain(self) -> RoutingRules:
         teams = tuple(Team(t.name, t.members, t.calendar) for t in self.teams or ())
@@ -426,20 +493,39 @@ class Scoring(_Table):
     """Score = demographic fit + behavioural engagement; a lead becomes an MQL when its score
     reaches mql_threshold (seed 004: 20)."""
 
-    mql_threshold: Count = _SCORING.mql_threshold
-    """The score at which a lead becomes an MQL."""
-    creation_touch: Touch = _SCORING.creation_touch
-    """The inquiry that creates a lead counts as this kind of touch."""
-    size_points: SizePoints = _SCORING.size_points
-    """Fit by company size: [minimum employees, points]; the largest matching minimum counts."""
-    touch_points: dict[Touch, Whole] = {}
-    """Points per touch kind. Kinds left out keep their default."""
-    title_points: dict[Keyword, Whole] | None = None
-    """Fit by job title: a keyword found in the title (case-insensitive) gives its points; the
-    best match counts. When given, this table replaces the built-in keywords."""
-    industry_points: dict[Keyword, Whole] | None = None
-    """Fit by industry (compared case-insensitively). When given, replaces the built-in (empty)
-    table."""
+    mql_threshold: Count = Field(
+        _SCORING.mql_threshold,
+        description="The score at which a lead becomes an MQL.",
+    )
+    creation_touch: Touch = Field(
+        _SCORING.creation_touch,
+        description="The inquiry that creates a lead counts as this kind of touch.",
+    )
+    size_points: SizePoints = Field(
+        _SCORING.size_points,
+        description=(
+            "Fit by company size: [minimum employees, points]; the largest matching minimum counts."
+        ),
+    )
+    touch_points: dict[Touch, Whole] = Field(
+        {},
+        description="Points per touch kind. Kinds left out keep their default.",
+    )
+    title_points: dict[Keyword, Whole] | None = Field(
+        None,
+        description=(
+            "Fit by job title: a keyword found in the title (case-insensitive) gives its "
+            "points; the best match counts. When given, this table replaces the built-in "
+            "keywords."
+        ),
+    )
+    industry_points: dict[Keyword, Whole] | None = Field(
+        None,
+        description=(
+            "Fit by industry (compared case-insensitively). When given, replaces the built-in"
+            " (empty) table."
+        ),
+    )
 
     def to_domain(self) -> ScoringPolicy:
         return ScoringPolicy(
@@ -463,15 +549,25 @@ class RulebookFile(_Table):
 
     model_config = ConfigDict(title="lifecycle rulebook")
 
-    version: Text
-    """Required. Recorded as `rules_version` in every event whose deadlines, owner or score these
-    rules computed, so reports can tell which rules were in force. Change it whenever you change
-    a value. Deadlines already recorded never move when the rules change."""
-    future_tolerance_minutes: Positive = _DEFAULT.future_tolerance / _MINUTE
-    """How far in the future an activity's `occurred_at` may be (senders' clocks drift); later
-    activities are rejected with `occurred_in_future`. Minutes."""
-    calendars: dict[str, Calendar] = {}
-    """Business calendars, one table per calendar, named freely."""
+    version: Text = Field(
+        description=(
+            "Required. Recorded as `rules_version` in every event whose deadlines, owner or "
+            "score these rules computed, so reports can tell which rules were in force. "
+            "Change it whenever you change a value. Deadlines already recorded never move "
+            "when the rules change."
+        ),
+    )
+    future_tolerance_minutes: Positive = Field(
+        _DEFAULT.future_tolerance / _MINUTE,
+        description=(
+            "How far in the future an activity's `occurred_at` may be (senders' clocks "
+            "drift); later activities are rejected with `occurred_in_future`. Minutes."
+        ),
+    )
+    calendars: dict[str, Calendar] = Field(
+        {},
+        description="Business calendars, one table per calendar, named freely.",
+    )
     sla: Sla = Sla()
     routing: Routing = Routing()
     scoring: Scoring = Scoring()
@@ -568,21 +664,6 @@ def _unwrapped(node: Any) -> Any:
     while get_origin(node) in (Annotated, Union, UnionType):
         node = next(arg for arg in get_args(node) if arg is not type(None))
     return node
-
-
-class _TomlSchema(GenerateJsonSchema):
-    """JSON Schema for a TOML document: TOML has no null, so an optional key is one left out."""
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def encode_default(self, dft: Any) -> Any:
-        return _without_nulls(super().encode_default(dft))
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        if schema.get("default") is None:
-            return self.generate_inner(schema["schema"])
-        return super().default_schema(schema)
 
 
 def _without_nulls(value: Any) -> Any:
