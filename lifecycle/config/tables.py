@@ -1,235 +1,45 @@
-"""The rulebook from a versioned TOML file: SLA policies, business calendars, routing, scoring.
-
-Read once at start (`--config FILE` or `LIFECYCLE_CONFIG`); without a file the built-in
-defaults of the domain apply. The document is a tree of pydantic models (`RulebookFile`), one
-per table, so a wrong file stops the service at start with messages naming each key
-(`sla.first_attempt.business_hours: must be a positive number`) instead of producing odd
-deadlines weeks later. Unknown keys are errors too: a typo must not silently fall back to a
-default. Values are taken as written: `"4"` is not a number. `config/example.toml` documents
-every key; `lifecycle config schema` prints the same models as a JSON Schema.
-
-The `version` is recorded in the events whose deadlines, routing or score it computed.
-"""
+"""The rulebook TOML as pydantic models, one per table, each converting to the domain's value."""
 
 from __future__ import annotations
 
-import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import time, timedelta
-from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, ClassVar, Self, Union, get_args, get_origin
+from typing import Annotated, ClassVar, Self
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    WithJsonSchema,
-    model_validator,
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ..domain.calendar import BusinessCalendar
+from ..domain.routing import RoutingRules, Team
+from ..domain.rules import Rulebook
+from ..domain.scoring import ScoringPolicy
+from ..domain.sla import SlaPolicies
+from .values import (
+    WEEKDAYS,
+    ClockTime,
+    Count,
+    Keyword,
+    Members,
+    Positive,
+    SizePoints,
+    Text,
+    Texts,
+    Touch,
+    Weekdays,
+    Whole,
+    fail,
+    keyword,
+    team_list,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 
-from .domain.calendar import BusinessCalendar
-from .domain.routing import RoutingRules, Team
-from .domain.rules import Rulebook
-from .domain.scoring import ScoringPolicy
-from .domain.sla import SlaPolicies
-from .domain.values import TouchKind
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_LONG_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CALENDAR_FIELDS = ("timezone", "opens", "closes", "working_days", "country", "subdivision")
 _DEFAULT = Rulebook()
 _MINUTE = timedelta(minutes=1)
 
 
-class ConfigError(ValueError):
-    """A configuration value is missing or wrong; the message begins with its key.
-
-    `problems` lists every mistake found, `{"key": …, "message": …}`, the first leading.
-    """
-
-    def __init__(self, message: str, problems: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems if problems is not None else [{"key": "", "message": message}]
-
-
-def load_rulebook(path: Path) -> Rulebook:
-    """The rulebook in the TOML file at `path`; `ConfigError` names the file and the key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from None
-    try:
-        return rulebook_from_toml(text)
-    except ConfigError as error:
-        raise ConfigError(f"{error} (in {path})", error.problems) from None
-
-
-def rulebook_from_toml(text: str) -> Rulebook:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"not valid TOML: {error}") from None
-    return rulebook_from_mapping(data)
-
-
-def rulebook_from_mapping(data: Mapping[str, Any]) -> Rulebook:
-    """The rulebook for an already parsed document (top-level keys as in the TOML file)."""
-    try:
-        document = RulebookFile.model_validate(data)
-    except ValidationError as error:
-        problems = [_problem(detail) for detail in error.errors(include_url=False)]
-        raise ConfigError("; ".join(p["message"] for p in problems), problems) from None
-    return document.to_rulebook()
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the TOML document (TOML has no null: optional keys are left out)."""
-    from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue  # only for the schema
-
-    class _TomlSchema(GenerateJsonSchema):
-        """JSON Schema for a TOML document: TOML has no null, so an optional key is one left out."""
-
-        def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-            return self.generate_inner(schema["schema"])
-
-        def encode_default(self, dft: Any) -> Any:
-            return _without_nulls(super().encode_default(dft))
-
-        def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-            if schema.get("default") is None:
-                return self.generate_inner(schema["schema"])
-            return super().default_schema(schema)
-
-    schema = RulebookFile.model_json_schema(schema_generator=_TomlSchema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
-
-
-# ------------------------------------------------------------------------------ values
-def _fail(message: str, key: str = "", sep: str = ": ") -> PydanticCustomError:
-    """An error whose message is ours; `key` (relative to where it is raised) extends the key."""
-    return PydanticCustomError("config", message, {"_key": key, "_sep": sep})
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), f"{type(value).__name__} {value!r}"
-    )
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(f"must be a non-empty string, got {_kind(value)}")
-    return value.strip()
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail("must be a list of non-empty strings")
-    return tuple(v.strip() for v in value)
-
-
-def _whole(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _fail(f"must be a whole number, got {_kind(value)}")
-    return value
-
-
-def _positive(value: Any) -> float:
-    """A positive, finite int or float."""
-    number_like = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number_like or not 0 < value < math.inf:
-        raise _fail(f"must be a positive number, got {value!r}")
-    return value  # type: ignore[no-any-return]
-
-
-def _clock_time(value: Any) -> time:
-    """A local wall-clock time: a TOML local time (09:00:00) or a string "09:00"."""
-    if isinstance(value, time) and value.tzinfo is None:
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = time.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is None:
-                return parsed
-            raise _fail('must be a wall-clock time without a UTC offset, like "09:00"')
-    raise _fail('must be a wall-clock time like "09:00"')
-
-
-def _weekdays(value: Any) -> tuple[str, ...]:
-    """Weekday names, short or long, any case; kept as the short names in week order."""
-    days = set()
-    for name in _texts(value):
-        short = name.lower()[:3]
-        if short not in WEEKDAYS or name.lower() not in (short, _LONG_DAYS[WEEKDAYS.index(short)]):
-            raise _fail(f"{name!r} is not a weekday (mon…sun)")
-        days.add(short)
-    if not days:
-        raise _fail("must name at least one weekday")
-    return tuple(day for day in WEEKDAYS if day in days)
-
-
-def _touch_kind(value: Any) -> TouchKind:
-    try:
-        return TouchKind(value)
-    except ValueError:
-        kinds = ", ".join(kind.value for kind in TouchKind)
-        raise _fail(f"{value!r} is not a touch kind ({kinds})") from None
-
-
-def _size_points(value: Any) -> tuple[tuple[int, int], ...]:
-    """`[[minimum employees, points], …]`, kept largest first (the first match counts)."""
-    pairs: list[Any] = value if isinstance(value, list) else [None]
-    if not all(
-        isinstance(pair, list)
-        and len(pair) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in pair)
-        and pair[0] >= 0
-        for pair in pairs
-    ):
-        raise _fail("must be a list of [minimum employees, points]")
-    return tuple(sorted(((a, b) for a, b in pairs), reverse=True))
-
-
-def _keyword(value: Any) -> str:
-    return str(value).strip().lower()
-
-
-Text = Annotated[str, Field(min_length=1), BeforeValidator(_text)]
-Texts = Annotated[tuple[str, ...], BeforeValidator(_texts)]
-Whole = Annotated[int, BeforeValidator(_whole)]
-Count = Annotated[int, Field(ge=1), BeforeValidator(_whole)]
-Positive = Annotated[float, Field(gt=0), BeforeValidator(_positive)]
-ClockTime = Annotated[
-    time,
-    BeforeValidator(_clock_time),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$"}),
-]
-Weekdays = Annotated[
-    tuple[str, ...],
-    BeforeValidator(_weekdays),
-    WithJsonSchema({"type": "array", "minItems": 1, "items": {"enum": [*WEEKDAYS, *_LONG_DAYS]}}),
-]
-Touch = Annotated[TouchKind, BeforeValidator(_touch_kind)]
-Keyword = Annotated[str, BeforeValidator(_keyword)]
-SizePoints = Annotated[tuple[tuple[int, int], ...], BeforeValidator(_size_points)]
-
-
-# ------------------------------------------------------------------------------ tables
-class _Table(BaseModel):
-    """A TOML table: unknown keys are refused; field descriptions are the schema's text.
-
-    (Descriptions are given with `Field`, not as attribute docstrings: pydantic reads those
-    from the source at import, which made loading a rulebook 150 ms slower.)
-    """
+class Table(BaseModel):
+    """A TOML table, unknown keys refused. Descriptions use `Field`: attribute docstrings are read
+    from the source at import, which made loading a rulebook 150 ms slower."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     unknown_key: ClassVar[str] = "unknown key (known here: {known})"
@@ -239,7 +49,7 @@ class _Table(BaseModel):
         return ", ".join(sorted(cls.model_fields))
 
 
-class Duration(_Table):
+class Duration(Table):
     """Exactly one of `days`, `hours` or `minutes` (numbers, fractions allowed)."""
 
     days: Positive | None = Field(None, description="Days (a fraction allowed).")
@@ -250,7 +60,7 @@ class Duration(_Table):
     def _one_unit(self) -> Self:
         given = [unit for unit in ("days", "hours", "minutes") if getattr(self, unit) is not None]
         if len(given) > 1:
-            raise _fail("give one of days, hours or minutes, not both", key=given[1])
+            raise fail("give one of days, hours or minutes, not both", key=given[1])
         return self
 
     def value(self, default: timedelta) -> timedelta:
@@ -268,7 +78,7 @@ class Duration(_Table):
         return cls(minutes=span / _MINUTE)
 
 
-class FirstAttempt(_Table):
+class FirstAttempt(Table):
     """First contact attempt within N *business* hours of assignment, counted on the calendar
     of the owner's team. Started when a lead is assigned (raw → open) or reopened with an owner;
     met by the first attempt (or any response, qualification, disqualification, nurture, bad
@@ -291,7 +101,7 @@ class Cadence(Duration):
     )
 
 
-class Sla(_Table):
+class Sla(Table):
     """SLA policies. Each policy is optional; a policy left out keeps its default."""
 
     unknown_key: ClassVar[str] = "unknown policy (one of {known})"
@@ -352,7 +162,7 @@ class Sla(_Table):
         )
 
 
-class Calendar(_Table):
+class Calendar(Table):
     """A business calendar, named freely; teams refer to it by name. A team without a calendar
     (or with calendar = "default") uses [calendars.default] if given, else 09:00–17:00 UTC,
     Monday to Friday."""
@@ -391,7 +201,7 @@ class Calendar(_Table):
         except ValueError as error:  # the calendar's own message, "timezone: …"
             message = str(error)
             field = next((name for name in _CALENDAR_FIELDS if message.startswith(name)), "")
-            raise _fail(message[len(field) :], key=field, sep="") from None
+            raise fail(message[len(field) :], key=field, sep="") from None
         return self
 
     def to_domain(self) -> BusinessCalendar:
@@ -405,25 +215,12 @@ class Calendar(_Table):
         )
 
 
-def _teams(value: Any) -> Any:
-    if not isinstance(value, list) or not value:
-        raise _fail("must be a non-empty list of tables ([[routing.teams]])")
-    return value
-
-
-def _members(value: Any) -> tuple[str, ...]:
-    members = _texts(value)
-    if not members:
-        raise _fail("a team needs at least one member")
-    return members
-
-
-class TeamTable(_Table):
+class TeamTable(Table):
     """A team: a unique `name`, its `members` (at least one) and the `calendar` its SLA clocks
     use. Within a team members take turns (round-robin)."""
 
     name: Text = Field(description="The team's name, unique; routing's *_team keys refer to it.")
-    members: Annotated[tuple[str, ...], Field(min_length=1), BeforeValidator(_members)] = Field(
+    members: Members = Field(
         description="Owners who take turns, at least one.",
     )
     calendar: Text = Field("default", description="The name of a table in [calendars].")
@@ -433,7 +230,7 @@ _ROLES = ("emea_team", "default_team", "enterprise_team", "fortune_500_team")
 _ROUTING = _DEFAULT.routing
 
 
-class Routing(_Table):
+class Routing(Table):
     """Who owns a lead assigned without an explicit owner (seed 004, "Inbound Lead Flow"), tried
     in this order: the company's account owner; Fortune 500 → fortune_500_team; region EMEA →
     emea_team; a named brand or a large account → enterprise_team; everyone else →
@@ -465,7 +262,7 @@ class Routing(_Table):
         {},
         description="Companies that already have an account owner: company name = owner.",
     )
-    teams: Annotated[list[TeamTable], BeforeValidator(_teams)] | None = Field(
+    teams: Annotated[list[TeamTable], BeforeValidator(team_list)] | None = Field(
         None,
         description=(
             "Teams ([[routing.teams]]). When given it replaces the built-in teams entirely."
@@ -477,10 +274,10 @@ class Routing(_Table):
         return replace(
             _ROUTING,
             teams=teams or _ROUTING.teams,
-            account_owners={_keyword(k): v for k, v in self.account_owners.items()}
+            account_owners={keyword(k): v for k, v in self.account_owners.items()}
             or dict(_ROUTING.account_owners),
-            fortune_500=frozenset(map(_keyword, self.fortune_500)) or _ROUTING.fortune_500,
-            named_brands=frozenset(map(_keyword, self.named_brands)) or _ROUTING.named_brands,
+            fortune_500=frozenset(map(keyword, self.fortune_500)) or _ROUTING.fortune_500,
+            named_brands=frozenset(map(keyword, self.named_brands)) or _ROUTING.named_brands,
             large_account_employees=self.large_account_employees,
             **{role: getattr(self, role) for role in _ROLES},
         )
@@ -489,7 +286,7 @@ class Routing(_Table):
 _SCORING = _DEFAULT.scoring
 
 
-class Scoring(_Table):
+class Scoring(Table):
     """Score = demographic fit + behavioural engagement; a lead becomes an MQL when its score
     reaches mql_threshold (seed 004: 20)."""
 
@@ -542,7 +339,7 @@ class Scoring(_Table):
         )
 
 
-class RulebookFile(_Table):
+class RulebookFile(Table):
     """lifecycle rulebook: SLA policies, business calendars, routing and scoring. Without a file
     the built-in defaults apply (the defaults shown, except the calendars: built in, every team
     works 09:00–17:00 UTC, Monday to Friday, without public holidays)."""
@@ -582,14 +379,14 @@ class RulebookFile(_Table):
             if team.calendar not in calendars and team.calendar != "default":
                 known = ", ".join(sorted(calendars))
                 message = f"no calendar {team.calendar!r} (known: {known})"
-                raise _fail(message, key=f"{key}.calendar")
+                raise fail(message, key=f"{key}.calendar")
             if team.name in teams:
-                raise _fail(f"{team.name!r} is named twice", key=f"{key}.name")
+                raise fail(f"{team.name!r} is named twice", key=f"{key}.name")
             teams.add(team.name)
         teams = teams or {team.name for team in _ROUTING.teams}
         for role in _ROLES:
             if (name := getattr(self.routing, role)) not in teams:
-                raise _fail(f"no team named {name!r} in routing.teams", key=f"routing.{role}")
+                raise fail(f"no team named {name!r} in routing.teams", key=f"routing.{role}")
         return self
 
     def to_rulebook(self) -> Rulebook:
@@ -601,72 +398,3 @@ class RulebookFile(_Table):
             sla=self.sla.to_domain(calendars or _DEFAULT.sla.calendars),
             future_tolerance=timedelta(minutes=self.future_tolerance_minutes),
         )
-
-
-# ---------------------------------------------------------------------------- messages
-def _problem(detail: ErrorDetails) -> dict[str, str]:
-    """One pydantic error as `{key, message}`, the message led by the dotted key."""
-    loc = [part for part in detail["loc"] if part != "[key]"]
-    context = detail.get("ctx", {})
-    kind = detail["type"]
-    if kind == "config":
-        extra = context.get("_key", "")
-        key = _dotted([*loc, extra] if extra else loc)
-        return {"key": key, "message": f"{key}{context.get('_sep', ': ')}{detail['msg']}"}
-    key = _dotted(loc)
-    return {"key": key, "message": f"{key}: {_wording(detail, loc)}"}
-
-
-def _wording(detail: ErrorDetails, loc: list[int | str]) -> str:
-    kind, value, context = detail["type"], detail["input"], detail.get("ctx", {})
-    if kind == "missing":
-        return "required"
-    if kind == "extra_forbidden":
-        table = _table_at(loc[:-1])
-        return table.unknown_key.format(known=table.known_keys()) if table else "unknown key"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a table, got {_kind(value)}"
-    if kind in ("list_type", "tuple_type"):
-        return f"must be a list, got {_kind(value)}"
-    if kind == "greater_than_equal":
-        return f"must be at least {context['ge']}, got {value!r}"
-    return str(detail["msg"])
-
-
-def _dotted(loc: list[int | str]) -> str:
-    key = ""
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        elif str(part).startswith("["):
-            key += str(part)
-        else:
-            key += f".{part}" if key else str(part)
-    return key
-
-
-def _table_at(loc: list[int | str]) -> type[_Table] | None:
-    """The model of the table at `loc` in the document, for the keys it knows."""
-    node: Any = RulebookFile
-    for part in loc:
-        node = _unwrapped(node)
-        if isinstance(node, type) and issubclass(node, BaseModel):
-            field = node.model_fields.get(str(part))
-            node = field.annotation if field else None
-        else:  # a list's item or a dict's value
-            args = get_args(node)
-            node = args[-1] if args else None
-    node = _unwrapped(node)
-    return node if isinstance(node, type) and issubclass(node, _Table) else None
-
-
-def _unwrapped(node: Any) -> Any:
-    while get_origin(node) in (Annotated, Union, UnionType):
-        node = next(arg for arg in get_args(node) if arg is not type(None))
-    return node
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
-    return value
