@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from ..bootstrap import Settings, build
 from ..domain.errors import LifecycleError
 from ..logs import configure
-from . import demo, leads, reports, serve, ticks, tokens
+from . import config, demo, leads, reports, serve, ticks, tokens
 from .common import CommandParser, common_options, print_error
 
-COMMAND_MODULES = [leads, reports, ticks, tokens, serve, demo]
+COMMAND_MODULES = [leads, reports, ticks, tokens, serve, demo, config]
 
 
 def build_parser() -> argparse.ArgumentParser:
