@@ -96,6 +96,8 @@ def build(
     with schema_lock(settings.database_url):
         ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
         engine = read_model_engine(settings.database_url)
-        runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections(rules))
+        runner = ProjectionRunner(
+            ledger.recorder, ledger.mapper, engine, projections(rules), clock=clock
+        )
         runner.create_tables()
     return Services(settings, rules, ledger, engine, runner, clock)

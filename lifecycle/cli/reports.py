@@ -20,7 +20,7 @@ from ..projections.attribution_models import Model
 from ..projections.reports import REPORTS, build_report
 from ..projections.reports.options import GOALS, GROUPS, STAGE_RATES
 from ..views import plain
-from . import rebuild
+from . import rebuild, status
 from .common import moment, print_error, print_json, print_table, wants_json
 
 # The section `--csv` prints unless `--section` names another one.
@@ -28,8 +28,9 @@ MAIN_SECTION = {
     "funnel": "rows", "status": "rows", "sla": "policies", "activity": "owners",
     "time-in-status": "statuses", "attribution": "rows", "plan": "stages",
 }  # fmt: skip
-# Sections too long for a terminal table (still in --json and --csv --section).
-NOT_IN_TABLES = {"leads", "weekly"}
+# Sections too long for a terminal table (still in --json and --csv --section); the warnings
+# go to stderr (`print_warnings`).
+NOT_IN_TABLES = {"leads", "weekly", "warnings"}
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -92,6 +93,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     actions = projections.add_subparsers(dest="projections_command", metavar="ACTION",
                                          required=True, parser_class=type(projections))  # fmt: skip
     rebuild.register(actions, common)
+    status.register(actions, common)
 
 
 def run_report(args: argparse.Namespace, services: Services) -> int:
@@ -118,10 +120,17 @@ def _print_report(args: argparse.Namespace, services: Services, options: dict[st
     if wants_json(args):
         print_json(report)
         return 0
+    print_warnings(report)
     if args.csv:
         return _print_csv(report, args.section or MAIN_SECTION[args.name])
     print_report_tables(args.name, plain(report))
     return 0
+
+
+def print_warnings(report: dict[str, Any]) -> None:
+    """A report's warnings (an incomplete read model) on stderr, one line each."""
+    for warning in report.get("warnings") or ():
+        sys.stderr.write(f"warning: {warning['message']}\n")
 
 
 def _print_csv(report: dict[str, Any], section: str) -> int:

@@ -45,6 +45,7 @@ from ..heap import freeze_startup_heap
 from ..lifeline import PARENT_PID
 from ..logs import get_logger, set_level
 from ..niceness import BACKGROUND_NICENESS, lower_this_thread
+from ..projections.quarantine import describe
 from ..projections.runner import ProjectionRunner
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 from .common import cores, positive_int, print_error
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 WORKER_APP = "lifecycle.api.app:worker_app"
 CATCH_UP_INTERVAL = 0.5
+CATCH_UP_MAX_BACKOFF = 5.0  # seconds between passes while they fail (the database is down)
 # Events per catch-up transaction. On SQLite a batch is computed without the database's write
 # lock but written holding it, and appends wait meanwhile: 0.3 ms for one event, 3 ms for a
 # hundred here. Batches of 50 keep that wait near 1 ms (the runner's default of 2000 suits a
@@ -194,17 +196,21 @@ def _hand_down(services: Services, log_level: str) -> None:
 class CatchUpLoop:
     """Applies new events to every read model every `interval` seconds, in a thread.
 
-    A failed pass (the database restarting, say) is logged and retried on the next one: the
-    runner's batches are atomic, so a failure leaves nothing to repair. With `niceness` > 0
-    the thread runs at that lower priority (`lifecycle.niceness`).
+    A failed pass (the database down or restarting, say) is retried: the runner's batches are
+    atomic, so a failure leaves nothing to repair, and an event that cannot be applied never
+    fails a pass (the runner quarantines its lead, `projections.quarantine`). While passes fail
+    the loop logs once (`catch_up_failed`, with the first traceback), waits twice as long after
+    each failure up to `max_backoff` seconds, and logs once when a pass succeeds again
+    (`catch_up_recovered`). With `niceness` > 0 the thread runs at that lower priority
+    (`lifecycle.niceness`).
     """
 
-    def __init__(
-        self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL, niceness: int = 0
-    ) -> None:
+    def __init__(self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL,
+                 niceness: int = 0, max_backoff: float = CATCH_UP_MAX_BACKOFF) -> None:  # fmt: skip
         self.runner = runner
         self.interval = interval
         self.niceness = niceness
+        self.max_backoff = max(interval, max_backoff)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="catch-up", daemon=True)
 
@@ -217,12 +223,24 @@ class CatchUpLoop:
 
     def _run(self) -> None:
         lower_this_thread(self.niceness)
+        failed, since = 0, 0.0
         while True:
+            wait = self.interval
             try:
                 self.runner.catch_up()
-            except Exception:  # any failure: log it, try again next time
-                log.exception("catch_up_failed")
-            if self._stopping.wait(self.interval):
+            except Exception as error:  # any failure: log the first, try again later
+                if not failed:
+                    since = time.monotonic()
+                    kind, message = describe(error)
+                    log.error("catch_up_failed", error=kind, message=message, exc_info=True)
+                failed += 1
+                wait = min(self.interval * 2**failed, self.max_backoff)
+            else:
+                if failed:
+                    log.info("catch_up_recovered", failed_passes=failed,
+                             seconds=round(time.monotonic() - since, 1))  # fmt: skip
+                failed = 0
+            if self._stopping.wait(wait):
                 return
 
 

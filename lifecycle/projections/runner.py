@@ -19,6 +19,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
@@ -42,11 +43,17 @@ from sqlalchemy.engine import Inspector
 
 from ..db import reading
 from ..domain.lead import Lead
+from ..logs import get_logger
+from . import quarantine
 from .base import driver_cursor, marker
 from .decoding import EventDecoder
+from .quarantine import Broken, Quarantined, transient
 
 LEAD_TOPIC_PREFIX = "lifecycle:Lead."
 SQLITE_CACHE_KIB = 65536
+# `status()` counts the events a projection still has to apply up to this many.
+LAG_LIMIT = 1_000_000
+log = get_logger(__name__)
 
 metadata = MetaData()
 positions = Table(
@@ -163,8 +170,10 @@ class ProjectionRunner:
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], engine: Engine,
                  projections: Sequence[Projection], batch_size: int = 2000,
-                 rebuild_batch_size: int = 50_000) -> None:  # fmt: skip
+                 rebuild_batch_size: int = 50_000,
+                 clock: Callable[[], datetime] | None = None) -> None:  # fmt: skip
         self.recorder = recorder
+        self.clock = clock or _utc_now
         self.mapper = mapper
         self.engine = engine
         self.projections = {projection.name: projection for projection in projections}
@@ -179,12 +188,14 @@ class ProjectionRunner:
         older release) gets fresh tables and position 0: it rebuilds on its next catch-up."""
         with self.engine.begin() as conn:
             positions.create(conn, checkfirst=True)
+            quarantine.quarantine.create(conn, checkfirst=True)
             existing = inspect(conn)
             for projection in self.projections.values():
                 if any(_outdated(existing, table) for table in projection.tables()):
                     for table in reversed(projection.tables()):
                         table.drop(conn, checkfirst=True)
                     conn.execute(positions.delete().where(_rows_of(projection.name)))
+                    quarantine.clear(conn, projection.name)
                 for table in projection.tables():
                     table.create(conn, checkfirst=True)
 
@@ -214,6 +225,40 @@ class ProjectionRunner:
                 own = min(found.get(key, 0) for key in Partition.keys(name, -own))
             reached.append(own)
         return min(reached, default=0)
+
+    def quarantine(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The quarantined leads of one projection (or all), in log order, as plain data."""
+        with reading(self.engine) as conn:
+            return [each.as_dict() for each in quarantine.entries(conn, name)]
+
+    def status(self) -> dict[str, Any]:
+        """Each projection's position, lag and quarantine, as `lifecycle projections status
+        --json` prints it: `{"head", "projections": [{"name", "position", "lag",
+        "partitions", "quarantined", "quarantine": [...]}]}`. A split projection's position
+        is its slowest partition's; `lag` counts the lead events after the position (at most
+        `LAG_LIMIT`)."""
+        with reading(self.engine) as conn:
+            rows = conn.execute(select(positions.c.name, positions.c.position)).all()
+            found = {str(name): int(position) for name, position in rows}
+            held = quarantine.entries(conn)
+            head = self._head(conn)
+            projections = []
+            for name in self.projections:
+                own = found.get(name, 0)
+                partitions = -own if own < 0 else 1
+                if own < 0:
+                    own = min(found.get(key, 0) for key in Partition.keys(name, partitions))
+                entries = [each.as_dict() for each in held if each.projection == name]
+                projections.append({
+                    "name": name, "position": own, "lag": self._lag(conn, own, head),
+                    "partitions": partitions, "quarantined": len(entries), "quarantine": entries,
+                })  # fmt: skip
+        return {"head": head, "projections": projections}
+
+    def _lag(self, conn: Connection, position: int, head: int) -> int:
+        if self._log is None:
+            return max(0, head - position)
+        return self._log.count(conn, position, LAG_LIMIT)
 
     def catch_up(self, name: str | None = None, progress: Progress | None = None) -> int:
         """Applies every event recorded so far; returns how many were applied (summed over
@@ -295,6 +340,7 @@ class ProjectionRunner:
                 for table in reversed(projection.tables()):
                     conn.execute(table.delete())
                 conn.execute(positions.delete().where(_partition_rows_of(projection.name)))
+                quarantine.clear(conn, projection.name)  # its leads are tried again
                 split = partitions > 1
                 _set_position(conn, projection.name, -partitions if split else 0)
                 if split:
@@ -348,18 +394,28 @@ class ProjectionRunner:
         the head) and moves the partition's positions; without, split projections are skipped.
         """
         with _no_cyclic_gc():
-            if self.engine.dialect.name == "sqlite" and all(
-                isinstance(projection, Preparing) for projection in projections
-            ):
-                batch = cast(Sequence[Preparing], projections)
-                done = self._optimistic_batch(batch, limit, partition, stop)
-                if done is not None:
-                    return done
-            with self.engine.connect() as conn:
-                if conn.dialect.name == "sqlite":
-                    _tune_sqlite(conn)
-                with conn.begin():
-                    return self._apply_batch(conn, projections, limit, partition, stop)
+            try:
+                return self._batch(projections, limit, partition, stop)
+            except Exception as error:
+                if transient(error):
+                    raise
+            # An event that cannot be applied: redo the batch isolating it (`quarantine`).
+            return self._isolating_batch(projections, limit, partition, stop)
+
+    def _batch(self, projections: Sequence[Projection], limit: int, partition: Partition | None,
+               stop: int | None) -> tuple[int, int, bool]:  # fmt: skip
+        if self.engine.dialect.name == "sqlite" and all(
+            isinstance(projection, Preparing) for projection in projections
+        ):
+            batch = cast(Sequence[Preparing], projections)
+            done = self._optimistic_batch(batch, limit, partition, stop)
+            if done is not None:
+                return done
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                _tune_sqlite(conn)
+            with conn.begin():
+                return self._apply_batch(conn, projections, limit, partition, stop)
 
     def _optimistic_batch(self, projections: Sequence[Preparing], limit: int,
                           partition: Partition | None,
@@ -377,11 +433,12 @@ class ProjectionRunner:
                     return 0, 0, False
                 start = min(reached.values())
                 batch, last = self._read(conn, start, limit, partition, stop)
+                skip = quarantine.leads(conn, (projection.name for _, projection in keyed))
                 writes = [
                     (key, projection.prepare(conn, part), len(part))
                     for key, projection in keyed
                     if key in reached and reached[key] < last
-                    for part in [_after(batch, reached[key])]
+                    for part in [_without(_after(batch, reached[key]), skip.get(projection.name))]
                 ]
             finally:
                 driver.execute("ROLLBACK")
@@ -397,6 +454,55 @@ class ProjectionRunner:
                     _set_position(conn, key, last)
             return sum(count for _, _, count in writes), last, True
 
+    def _isolating_batch(self, projections: Sequence[Projection], limit: int,
+                         partition: Partition | None,
+                         stop: int | None) -> tuple[int, int, bool]:  # fmt: skip
+        """`_apply_batch` for a batch that failed: each projection's part is applied inside
+        savepoints, the events that fail (or do not decode) are isolated and their leads
+        quarantined for that projection (`quarantine`), in the transaction that moves the
+        positions. Logs one line per newly quarantined lead, once committed."""
+        found: list[Quarantined] = []
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                _tune_sqlite(conn)
+            with conn.begin():
+                keyed = _keyed(projections, partition)
+                locked = {
+                    key: self._locked_position(conn, key, create=partition is None)
+                    for key, _ in keyed
+                }
+                reached = _usable(locked, partition)
+                if not reached:
+                    return 0, 0, False
+                start = min(reached.values())
+                rows, last = self._read_rows(conn, start, limit, partition, stop)
+                batch, broken = self._decoded_apart(rows)
+                skip = quarantine.leads(conn, (projection.name for _, projection in keyed))
+                applied, moved = 0, False
+                for key, projection in keyed:
+                    if key not in reached or reached[key] >= last:
+                        continue
+                    skipped = skip.get(projection.name, set())
+                    poisoned = {
+                        each.lead_id: Quarantined(
+                            projection.name, each.lead_id, each.position, each.event_type,
+                            *quarantine.describe(each.error), self.clock(),
+                        )
+                        for each in reversed(broken)  # the earliest of a lead wins
+                        if each.position > reached[key] and each.lead_id not in skipped
+                    }  # fmt: skip
+                    part = _without(_after(batch, reached[key]), skipped)
+                    applied += quarantine.settle(conn, projection, part, poisoned, self.clock)
+                    quarantine.record(conn, poisoned.values())
+                    found += poisoned.values()
+                    _set_position(conn, key, last)
+                    moved = True
+        for each in found:
+            log.error("projection_quarantined", projection=each.projection, lead_id=each.lead_id,
+                      position=each.position, event_type=each.event_type,
+                      error=each.error)  # fmt: skip
+        return applied, last, moved
+
     def _apply_batch(self, conn: Connection, projections: Sequence[Projection], limit: int,
                      partition: Partition | None,
                      stop: int | None) -> tuple[int, int, bool]:  # fmt: skip
@@ -410,11 +516,12 @@ class ProjectionRunner:
             return 0, 0, False
         start = min(reached.values())
         batch, last = self._read(conn, start, limit, partition, stop)
+        skip = quarantine.leads(conn, (projection.name for _, projection in keyed))
         applied, moved = 0, False
         for key, projection in keyed:
             if key not in reached or reached[key] >= last:
                 continue
-            part = _after(batch, reached[key])
+            part = _without(_after(batch, reached[key]), skip.get(projection.name))
             if part:
                 projection.apply(conn, part)
             _set_position(conn, key, last)
@@ -426,14 +533,19 @@ class ProjectionRunner:
         """The next events after `start` (of the partition, up to `stop`) and the position
         the batch reaches: its last event, or for a partition that is not full, the bound
         (events of other partitions lie between)."""
+        rows, last = self._read_rows(conn, start, limit, partition, stop)
+        return self._decoded(rows), last
+
+    def _read_rows(self, conn: Connection, start: int, limit: int, partition: Partition | None,
+                   stop: int | None) -> tuple[Sequence[Any], int]:  # fmt: skip
+        """`_read`'s rows, not decoded yet."""
         if partition is None:
             rows, _ = self._rows(conn, start, limit, None, None)
-            batch = self._decoded(rows)
-            return batch, batch[-1].position if batch else start
+            return rows, int(rows[-1][0]) if rows else start
         # The bound first: every event up to it is committed, so the read below sees them all.
         bound = self._head(conn) if stop is None else stop
         rows, scanned = self._rows(conn, start, limit, partition, bound)
-        return self._decoded(rows), max(start, scanned if scanned is not None else bound)
+        return rows, max(start, scanned if scanned is not None else bound)
 
     def _rows(self, conn: Connection, start: int, limit: int, partition: Partition | None,
               bound: int | None) -> tuple[Sequence[Any], int | None]:  # fmt: skip
@@ -467,6 +579,23 @@ class ProjectionRunner:
             batch.append(Envelope(position, decode(known[0], version, topic, state), known[1]))
         return batch
 
+    def _decoded_apart(self, rows: Sequence[Any]) -> tuple[list[Envelope], list[Broken]]:
+        """`_decoded`, one row at a time: the rows that do not decode come back apart."""
+        batch, broken = [], []
+        for row in rows:
+            try:
+                batch += self._decoded([row])
+            except Exception as error:
+                if transient(error):
+                    raise
+                position, originator_id, _, topic, _ = row
+                try:
+                    lead_id = _lead_id(originator_id)[1]
+                except (TypeError, ValueError, AttributeError):
+                    lead_id = str(originator_id)[:36]
+                broken.append(Broken(int(position), lead_id, _event_type(str(topic)), error))
+        return batch, broken
+
     def _locked_position(self, conn: Connection, key: str, create: bool = True) -> int | None:
         """A position row's value, locked for the transaction; a missing row is created at 0,
         or with `create=False` (a partition's row) None.
@@ -488,6 +617,23 @@ class ProjectionRunner:
             conn.execute(_insert_once(conn).values(name=key, position=0))
             return self._locked_position(conn, key, create=False) or 0
         return value
+
+
+def _without(part: list[Envelope], leads: set[str] | None) -> list[Envelope]:
+    """`part` without the events of quarantined `leads`."""
+    return [envelope for envelope in part if envelope.lead_id not in leads] if leads else part
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_type(topic: str) -> str:
+    """The activity type of a stored event's topic (`lifecycle:Lead.Created` → `created`)."""
+    name = topic.removeprefix(LEAD_TOPIC_PREFIX)
+    cls = getattr(Lead, name, None)
+    found = getattr(cls, "TYPE", None) if isinstance(cls, type) else None
+    return str(found) if found else name[:100]
 
 
 def _keyed(projections: Sequence[Projection], partition: Partition | None) -> list[tuple[str, Any]]:
@@ -647,6 +793,26 @@ class _LogTable:
         with driver_cursor(conn) as cursor:
             cursor.execute(statement, values)
             return list(cursor.fetchall())
+
+    def count(self, conn: Connection, start: int, limit: int) -> int:
+        """How many lead events lie after `start` (at most `limit`)."""
+        position, mark = ("notification_id", "%s") if self.postgres else ("rowid", "?")
+        topics = (
+            "topic = ANY(%s)"
+            if self.postgres
+            else f"topic IN ({', '.join('?' for _ in self.topics)})"
+        )
+        values = (
+            (start, list(self.topics), limit) if self.postgres else (start, *self.topics, limit)
+        )
+        with driver_cursor(conn) as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE {position} > {mark} "
+                f"AND {topics} LIMIT {mark}) AS lag",
+                values,
+            )
+            row = cursor.fetchone()
+        return int(row[0] or 0) if row else 0
 
     def head(self, conn: Connection) -> int:
         """The last position in the log (0 if empty), read on `conn`."""

@@ -96,6 +96,7 @@ def test_plan_prints_the_reverse_funnel(run):
     assert json.loads(out) | {"mqls_per_week": 0, "reps_needed": 0} == {
         "customers": 100, "opportunities": 200, "sqls": 400, "mqls": 800, "leads": 1600,
         "visitors": 3200, "mqls_per_week": 0, "reps_needed": 0, "reps_to_hire": 3,
+        "warnings": [],
     }  # fmt: skip
 
 

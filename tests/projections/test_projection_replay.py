@@ -237,8 +237,9 @@ def test_live_read_models_equal_read_models_rebuilt_from_the_start(
         assert every_report(runner, clock.now()) == live_reports
 
 
-class Crash(Exception):
-    """The process dies here."""
+class Crash(BaseException):
+    """The process dies here (like SystemExit: an ordinary exception from a projection now
+    means that the event cannot be applied, and its lead is quarantined)."""
 
 
 class CrashingOnce:

@@ -17,7 +17,7 @@ def test_the_seed_example_100000_goal_1000_deals_50_percent_everywhere(report):
     assert plan == {
         "customers": 100, "opportunities": 200, "sqls": 400, "mqls": 800, "leads": 1600,
         "visitors": 3200, "mqls_per_week": pytest.approx(16.67, abs=0.005),
-        "reps_needed": pytest.approx(2.08, abs=0.005), "reps_to_hire": 3,
+        "reps_needed": pytest.approx(2.08, abs=0.005), "reps_to_hire": 3, "warnings": [],
     }  # fmt: skip
 
 

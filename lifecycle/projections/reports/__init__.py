@@ -4,7 +4,9 @@
 up: the caller decides how fresh they must be) and returns the report as plain JSON data.
 Options: `start`/`from`, `end`/`to` (times, on `occurred_at`), `group_by`, `now`, and per
 report `model`, `goal` (attribution), `per_lead` (time-in-status) and the plan's numbers.
-A bad or inapplicable option raises `ValidationFailed`.
+A bad or inapplicable option raises `ValidationFailed`. Every report has `warnings`: empty
+when healthy, else one `projection_quarantine` entry per read model it reads that skips leads
+(`projections.quarantine`), so that an incomplete report never poses as complete.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection, Engine
 from ...db import reading
 from ...domain.errors import ValidationFailed
 from ...domain.rules import Rulebook
+from .. import quarantine
 from . import activity, attribution, funnel, plan, sla, status, time_in_status
 from .options import Options, Spec, parse
 
@@ -26,16 +29,18 @@ from .options import Options, Spec, parse
 class Report:
     spec: Spec
     build: Callable[[Connection, Rulebook, Options], dict[str, Any]]
+    reads: tuple[str, ...]  # the projections whose tables it reads (for its warnings)
 
 
+FACTS, TOUCHES, CLOCKS = "lead_facts", "touches", "sla_clocks"
 REPORTS: dict[str, Report] = {
-    "funnel": Report(funnel.SPEC, funnel.build),
-    "status": Report(status.SPEC, status.build),
-    "sla": Report(sla.SPEC, sla.build),
-    "activity": Report(activity.SPEC, activity.build),
-    "time-in-status": Report(time_in_status.SPEC, time_in_status.build),
-    "attribution": Report(attribution.SPEC, attribution.build),
-    "plan": Report(plan.SPEC, plan.build),
+    "funnel": Report(funnel.SPEC, funnel.build, (FACTS,)),
+    "status": Report(status.SPEC, status.build, (FACTS,)),
+    "sla": Report(sla.SPEC, sla.build, (CLOCKS, FACTS)),
+    "activity": Report(activity.SPEC, activity.build, (FACTS,)),
+    "time-in-status": Report(time_in_status.SPEC, time_in_status.build, (FACTS,)),
+    "attribution": Report(attribution.SPEC, attribution.build, (FACTS, TOUCHES)),
+    "plan": Report(plan.SPEC, plan.build, (FACTS,)),
 }
 
 
@@ -47,7 +52,9 @@ def build_report(name: str, engine: Engine, rules: Rulebook, **options: Any) -> 
         )
     parsed = parse(report.spec, options)
     with reading(engine) as conn:
-        return report.build(conn, rules, parsed)
+        built = report.build(conn, rules, parsed)
+        # One snapshot: the warnings describe the rows the report was read from.
+        return {**built, "warnings": quarantine.warnings(conn, report.reads)}
 
 
 __all__ = ["REPORTS", "Report", "build_report"]
