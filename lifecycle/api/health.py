@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -108,8 +109,6 @@ class Readyz:
         return {
             "database": timed(lambda: _read(services)),
             "writes": timed(services.ledger.probe_write),
-            # The projections' own failures (a quarantined event, from the runner) belong
-            # in this check too.
             "projections": projections_check(services.runner, services.clock()),
         }
 
@@ -145,12 +144,15 @@ def projections_check(runner: ProjectionRunner, now: datetime, max_lag: float = 
 
     `behind` counts the log positions after the slowest projection (events of other kinds
     among them, which no read model applies); `lag_seconds` is the age of the oldest lead
-    event not yet applied (0 when none is waiting).
+    event not yet applied (0 when none is waiting). `quarantined` counts, per read model, the
+    leads it set aside because it could not apply one of their events: they are reported
+    here but leave the service ready, since no other server would do better with them.
     """
     try:
         head = runner.head()
         reached = runner.reached(list(runner.projections))
         oldest = _oldest_unapplied(runner, reached)
+        held = Counter(entry["projection"] for entry in runner.quarantine())
     except Exception as error:  # any failure means "not ready", whatever raised it
         log.warning("readiness_check_failed", check="projections", error=type(error).__name__)
         return failed(_reason(error))
@@ -161,9 +163,15 @@ def projections_check(runner: ProjectionRunner, now: datetime, max_lag: float = 
         "reached": reached,
         "behind": max(0, head - reached),
         "lag_seconds": round(lag, 3),
+        "quarantined": dict(sorted(held.items())),
     }
     if lag >= max_lag:
         check["message"] = f"the read models are {lag:.1f} s behind the log"
+    elif held:
+        check["message"] = (
+            f"{sum(held.values())} lead(s) set aside by read models that could not apply "
+            "their events: see `lifecycle projections status`"
+        )
     return check
 
 

@@ -8,6 +8,7 @@ import pytest
 from api_support import new_lead
 from conftest import Api, ApiFactory
 from helpers import ManualClock
+from sqlalchemy import text
 
 from lifecycle.api.health import MAX_LAG, projections_check
 from lifecycle.domain.errors import Unavailable
@@ -119,3 +120,26 @@ def test_both_routes_are_in_the_openapi_document(client: Any):
     assert set(paths["/healthz"]["get"]["responses"]) == {"200"}
     assert set(paths["/readyz"]["get"]["responses"]) == {"200", "503"}
     assert "security" not in paths["/readyz"]["get"]
+
+
+def test_a_quarantined_lead_is_reported_but_leaves_the_service_ready(ready: Api):
+    admin = ready.bearer("admin")
+    lead = new_lead(ready.client, admin)
+    new_lead(ready.client, admin)
+    table = ready.services.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    postgres = ready.services.engine.dialect.name == "postgresql"
+    key = lead["id"] if postgres else lead["id"].replace("-", "")  # SQLite keeps hex digits
+    with ready.services.engine.begin() as conn:  # the stored `created` no longer decodes
+        conn.execute(
+            text(f"UPDATE {table} SET state = :s WHERE originator_id = :id"),
+            {"s": b"\xff not an event", "id": key},
+        )
+    ready.catch_up()
+
+    response = ready.client.get("/readyz")
+
+    assert response.status_code == 200, response.text
+    check = response.json()["checks"]["projections"]
+    assert check["status"] == "ok"
+    assert check["quarantined"] == {"lead_facts": 1, "sla_clocks": 1, "touches": 1, "deadlines": 1}
+    assert "lifecycle projections status" in check["message"]
