@@ -103,13 +103,20 @@ async def _crashed(_request: Request, error: Exception) -> Response:
 
 
 def _methods_at(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    """Every method some route serves at this path (Starlette names only the first route's).
+
+    Each method is asked of the routes as a request would be: included routers keep their
+    routes inside (FastAPI 0.16x), so reading each top-level route's `methods` found none.
+    """
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.routes)
+
+    return [method for method in _METHODS if served(method)]
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 def invalid_fields(problems: Iterable[Any]) -> dict[str, str]:

@@ -221,3 +221,15 @@ def test_an_unexpected_failure_is_a_500_with_the_error_json(
 
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
+
+
+def test_a_wrong_method_is_405_with_allow_naming_exactly_the_methods_served(client: TestClient):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        served = sorted(method.upper() for method in operations)
+        url = path.replace("{ref}", "crm-1")
+        for method in sorted({"DELETE", "GET", "PATCH", "POST", "PUT"} - set(served)):
+            answer = client.request(method, url)
+            assert answer.status_code == 405, (method, path)
+            assert answer.json()["error"]["code"] == "method_not_allowed"
+            assert answer.headers["Allow"] == ", ".join(served), (method, path)
