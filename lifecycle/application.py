@@ -37,7 +37,7 @@ from .domain.rules import Context, Rulebook
 from .domain.values import Policy, TouchKind
 from .locks import write_gate
 from .logs import get_logger
-from .store import flush_after_commit, flush_log, select_events_many, transcoder
+from .store import bound_waits, flush_after_commit, flush_log, select_events_many, transcoder
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -76,6 +76,7 @@ class LeadLedger(Application[UUID]):
         """The store; on a SQLite file its commits leave the flush to `save`
         (`store.flush_after_commit`)."""
         factory = super().construct_factory(env)
+        bound_waits(factory)
         self._database = flush_after_commit(factory)
         return factory
 

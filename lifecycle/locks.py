@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from . import outage
+
 
 class WriteGate:
     """Held by one thread of one process at a time; re-entrant within that thread."""
@@ -33,7 +35,11 @@ class WriteGate:
         self._file: IO[bytes] | None = None
 
     def acquire(self) -> None:
-        self._threads.acquire()
+        """Waits for the gate, at most `outage.SQLITE_BUSY_TIMEOUT` for the other threads of
+        this process (then `DatabaseTimeout`: 503), as long as another process holds it."""
+        if not self._threads.acquire(timeout=outage.SQLITE_BUSY_TIMEOUT):
+            msg = f"the write gate of {self.lock_path.stem} stayed taken"
+            raise outage.DatabaseTimeout(msg)
         if self._depth == 0:
             try:
                 self._file = self.lock_path.open("ab")

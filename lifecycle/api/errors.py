@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from .. import outage
 from ..domain.errors import LifecycleError
 from ..logs import get_logger
 from .responses import JsonBody
@@ -93,8 +94,27 @@ async def _http(request: Request, error: HTTPException) -> Response:
 
 
 async def _crashed(_request: Request, error: Exception) -> Response:
+    if outage.unavailable(error):
+        return unavailable_answer(error)
     log.error("request_failed", error=type(error).__name__)
     return JsonBody(error_body("internal_error", "the service failed; try again"), 500)
+
+
+UNAVAILABLE_MESSAGE = (
+    "the database is unavailable; retry after Retry-After seconds "
+    "(a write with the same Idempotency-Key is recorded once)"
+)
+
+
+def unavailable_answer(error: BaseException) -> JsonBody:
+    """503 `unavailable` with `Retry-After`; the log line names the error's class only (a
+    database error's text can hold the values of the statement)."""
+    log.warning("database_unavailable", error=type(error).__name__)
+    return JsonBody(
+        error_body("unavailable", UNAVAILABLE_MESSAGE),
+        status_code=503,
+        headers={"Retry-After": str(outage.RETRY_AFTER)},
+    )
 
 
 def _methods_at(request: Request) -> list[str]:

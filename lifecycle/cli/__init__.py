@@ -2,7 +2,8 @@
 
 Every command module exposes `register(subparsers, common)`; each handler gets
 `(args, services)` and returns the exit code. Rejected commands print the error JSON on stderr
-and exit 1; bad usage exits 2.
+and exit 1, as do commands the database does not answer (`unavailable`, `outage`); bad usage
+exits 2.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import outage
 from ..bootstrap import Settings, build
 from ..domain.errors import LifecycleError
 from ..logs import configure
 from . import demo, leads, reports, serve, ticks, tokens
-from .common import CommandParser, common_options, print_error
+from .common import CommandParser, common_options, print_error, print_unavailable
 
 COMMAND_MODULES = [leads, reports, ticks, tokens, serve, demo]
 
@@ -48,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LifecycleError as error:
         print_error(error)
         return 1
+    except Exception as error:
+        if not outage.unavailable(error):
+            raise
+        print_unavailable(error)
+        return 1
     except (ValueError, OSError) as error:
         print_error(LifecycleError(str(error)), code="validation_error")
         return 2
@@ -55,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, services))
     except LifecycleError as error:
         print_error(error)
+        return 1
+    except Exception as error:
+        if not outage.unavailable(error):
+            raise
+        print_unavailable(error)
         return 1
     except KeyboardInterrupt:
         return 130
