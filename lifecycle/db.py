@@ -139,7 +139,7 @@ def schema_lock(database_url: str) -> Iterator[None]:
     import psycopg
 
     url = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, connect_timeout=outage.CONNECT_TIMEOUT) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
         try:
             yield

@@ -23,6 +23,7 @@ import psycopg_pool
 import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
+from eventsourcing.persistence import PersistenceError
 
 # ------------------------------------------------------------------------- the bounds
 CONNECT_TIMEOUT = 2
@@ -74,6 +75,16 @@ UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
     DatabaseTimeout,
 )
 """Errors that mean "the database is unavailable", wherever they are in the cause chain."""
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    PersistenceError,
+    sqlalchemy.exc.SQLAlchemyError,
+    psycopg.Error,
+    sqlite3.Error,
+    TimeoutError,  # DatabaseTimeout, and psycopg_pool.PoolTimeout is a psycopg.Error
+)
+"""The classes an unavailable database is raised as: the base classes to catch, then ask
+`unavailable` (HTTP handlers are registered for these)."""
 
 SQLITE_UNAVAILABLE = (
     "database is locked",  # after SQLITE_BUSY_TIMEOUT

@@ -65,6 +65,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LifecycleError, _rejected)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    for kind in outage.DATABASE_ERRORS:  # before the catch-all, which logs a failure
+        app.add_exception_handler(kind, _database_failed)
     app.add_exception_handler(Exception, _crashed)
 
 
@@ -93,9 +95,15 @@ async def _http(request: Request, error: HTTPException) -> Response:
     return JsonBody(body, status_code=error.status_code, headers=headers or None)
 
 
-async def _crashed(_request: Request, error: Exception) -> Response:
+async def _database_failed(_request: Request, error: Exception) -> Response:
+    """503 when the database is unavailable; any other database error is a defect: raised
+    on to the catch-all (`_crashed`, 500)."""
     if outage.unavailable(error):
         return unavailable_answer(error)
+    raise error
+
+
+async def _crashed(_request: Request, error: Exception) -> Response:
     log.error("request_failed", error=type(error).__name__)
     return JsonBody(error_body("internal_error", "the service failed; try again"), 500)
 
