@@ -123,8 +123,6 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(each))
         yield each
         orig = getattr(each, "orig", None)
-        pending += [
-            each.__cause__,
-            each.__context__,
-            orig if isinstance(orig, BaseException) else None,
-        ]
+        pending.append(each.__cause__)  # not __context__: an error raised while handling one
+        if isinstance(orig, BaseException):
+            pending.append(orig)
