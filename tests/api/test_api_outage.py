@@ -26,6 +26,7 @@ from conftest import Api, ApiFactory
 from helpers import body, created, json_logs
 
 from lifecycle import outage
+from lifecycle.db import read_model_engine
 from lifecycle.locks import write_gate
 
 ROUTES = [
@@ -276,3 +277,23 @@ def test_the_classifier_tells_an_unavailable_database_from_a_defect(
     error: BaseException, expected: bool
 ):
     assert outage.unavailable(error) is expected
+
+
+@pytest.mark.parametrize(
+    "engine_of", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_read_model_error_never_shows_the_values_it_was_given(
+    engine_of: str, request: pytest.FixtureRequest
+):
+    url = request.getfixturevalue("sqlite_url" if engine_of == "sqlite" else "postgres_url")
+    engine = read_model_engine(url)
+    try:
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as raised, engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT * FROM no_such_table WHERE x = :x"), {"x": SECRET})
+    finally:
+        engine.dispose()
+    assert SECRET not in str(raised.value)
+    assert "hidden due to hide_parameters" in str(raised.value)
+
+
+SECRET = "ada.lovelace@example.com"
