@@ -40,6 +40,7 @@ from .domain.values import Policy, TouchKind
 from .locks import sqlite_file_fault, write_gate
 from .logs import get_logger
 from .store import (
+    bound_waits,
     create_probe,
     flush_after_commit,
     flush_log,
@@ -86,6 +87,7 @@ class LeadLedger(Application[UUID]):
         """The store; on a SQLite file its commits leave the flush to `save`
         (`store.flush_after_commit`)."""
         factory = super().construct_factory(env)
+        bound_waits(factory)
         self._database = flush_after_commit(factory)
         return factory
 

@@ -10,22 +10,61 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from . import outage
 from .locks import sqlite_file_fault, write_gate
 
 
 def read_model_engine(database_url: str) -> Engine:
-    """An engine for `database_url` (sqlite:///FILE or postgresql://…[?schema=S])."""
+    """An engine for `database_url` (sqlite:///FILE or postgresql://…[?schema=S]).
+
+    Every wait is bounded (`outage`): the busy timeout on SQLite; on PostgreSQL the connect
+    and pool-checkout timeouts and statement, lock and idle-in-transaction timeouts. Bound
+    values never appear in errors or logs (`hide_parameters`: read models hold personal data).
+    """
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
-        engine = create_engine(database_url, connect_args={"timeout": 30})
+        engine = create_engine(
+            database_url,
+            connect_args={"timeout": outage.SQLITE_BUSY_TIMEOUT},
+            hide_parameters=True,
+        )
         _sqlite_write_locks(engine)
         return engine
     schema = parse_qs(parts.query).get("schema", [None])[0]
     url = urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, "", ""))
-    connect_args: dict[str, Any] = {}
+    options = [
+        f"-c statement_timeout={outage.REPORT_STATEMENT_TIMEOUT * 1000}",
+        f"-c lock_timeout={outage.LOCK_TIMEOUT * 1000}",
+        f"-c idle_in_transaction_session_timeout={outage.IDLE_IN_TRANSACTION_TIMEOUT * 1000}",
+    ]
     if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        options.append(f"-c search_path={schema}")
+    connect_args: dict[str, Any] = {
+        "connect_timeout": outage.CONNECT_TIMEOUT,
+        "options": " ".join(options),
+    }
+    return create_engine(
+        url,
+        connect_args=connect_args,
+        pool_pre_ping=True,
+        pool_timeout=outage.POOL_TIMEOUT,
+        hide_parameters=True,
+    )
+
+
+def without_statement_timeout(engine: Engine) -> None:
+    """Lets the engine's PostgreSQL statements run as long as they need (a rebuild: it
+    empties and refills whole tables); its other bounds stay. SQLite has none to lift."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")
+        dbapi_connection.commit()
+
+    engine.dispose()  # connections opened before this would keep the timeout
 
 
 def _sqlite_write_locks(engine: Engine) -> None:
@@ -126,7 +165,7 @@ def schema_lock(database_url: str) -> Iterator[None]:
     import psycopg
 
     url = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, connect_timeout=outage.CONNECT_TIMEOUT) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
         try:
             yield

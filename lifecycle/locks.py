@@ -24,6 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from . import outage
+
 
 class WriteGate:
     """Held by one thread of one process at a time; re-entrant within that thread."""
@@ -56,7 +58,11 @@ class WriteGate:
             self._discards = [discard for discard in self._discards if discard()]
 
     def acquire(self) -> None:
-        self._threads.acquire()
+        """Waits for the gate, at most `outage.SQLITE_BUSY_TIMEOUT` for the other threads of
+        this process (then `DatabaseTimeout`: 503), as long as another process holds it."""
+        if not self._threads.acquire(timeout=outage.SQLITE_BUSY_TIMEOUT):
+            msg = f"the write gate of {self.lock_path.stem} stayed taken"
+            raise outage.DatabaseTimeout(msg)
         if self._depth == 0:
             try:
                 self._file = self.lock_path.open("ab")
@@ -114,9 +120,6 @@ def write_gate(database: str) -> WriteGate | None:
         return gate
 
 
-SQLITE_FILE_FAULTS = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL")
-
-
 def sqlite_file_fault(error: BaseException) -> str | None:
     """The SQLite error name if `error` (or what caused it) says the database's files cannot
     be written or read now (read-only, vanished, an I/O error, a full disk), else None.
@@ -127,7 +130,7 @@ def sqlite_file_fault(error: BaseException) -> str | None:
         seen.add(id(current))
         if isinstance(current, sqlite3.Error):
             name = str(getattr(current, "sqlite_errorname", ""))
-            if name.startswith(SQLITE_FILE_FAULTS):
+            if name.startswith(outage.SQLITE_FILE_FAULTS):
                 return name
         if isinstance(current, OSError):
             return f"OSError {current.errno}"

@@ -16,15 +16,24 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import (
     InfrastructureFactory,
+    InterfaceError,
+    OperationalError,
     StoredEvent,
     Transcoder,
     Transcoding,
 )
-from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.postgres import Factory as PostgresFactory
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import Factory as SQLiteFactory
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection, SQLiteConnectionPool
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
+from . import outage
 from .domain.values import ALL_ENUMS
 from .locks import sqlite_file, write_gate
 
@@ -160,7 +169,7 @@ def _engine_env(database_url: str) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
+            "SQLITE_LOCK_TIMEOUT": str(outage.SQLITE_BUSY_TIMEOUT),
         }
     if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         query = parse_qs(parts.query)
@@ -171,7 +180,11 @@ def _engine_env(database_url: str) -> dict[str, str]:
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_LOCK_TIMEOUT": "10",
+            # Bounded waits (`outage`); libpq's connect and statement timeouts: `bound_waits`.
+            "POSTGRES_CONNECT_TIMEOUT": str(outage.POOL_TIMEOUT),  # the pool's checkout wait
+            "POSTGRES_LOCK_TIMEOUT": str(outage.LOCK_TIMEOUT),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(outage.IDLE_IN_TRANSACTION_TIMEOUT),
+            "APPLICATION_RECORDER_TOPIC": "lifecycle.store:BoundedPostgresRecorder",
             "POSTGRES_POOL_SIZE": "2",  # connections opened up front; more on demand
             "POSTGRES_MAX_OVERFLOW": "18",
         }
@@ -180,6 +193,40 @@ def _engine_env(database_url: str) -> dict[str, str]:
         return env
     msg = f"unsupported database URL {database_url!r}: use sqlite:///FILE or postgresql://…"
     raise ValueError(msg)
+
+
+def _bounded(method: Any) -> Any:
+    """eventsourcing's PostgreSQL `method`, tried STORE_ATTEMPTS times instead of 10."""
+    return retry((InterfaceError, OperationalError), max_attempts=outage.STORE_ATTEMPTS, wait=0.2)(
+        method.__wrapped__
+    )
+
+
+class BoundedPostgresRecorder(PostgresApplicationRecorder):
+    """The PostgreSQL event store, whose calls give up within a bounded time.
+
+    eventsourcing retries a call that fails on its connection 10 times, each try waiting up
+    to the pool's checkout timeout: a write to a stopped database hung for half a minute.
+    Three tries still absorb the stale pooled connections a database restart leaves.
+    """
+
+    insert_events = _bounded(PostgresApplicationRecorder.insert_events)
+    select_events = _bounded(PostgresAggregateRecorder.select_events)
+    select_notifications = _bounded(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _bounded(PostgresApplicationRecorder.max_notification_id)
+
+
+def bound_waits(factory: InfrastructureFactory) -> None:
+    """Gives a PostgreSQL store's connections libpq's connect timeout and a statement
+    timeout, before it opens any (every store statement is short, a rebuild's too: it reads
+    the log in pages). SQLite's store: nothing to do (its busy timeout is in the env)."""
+    if not isinstance(factory, PostgresFactory):
+        return
+    datastore: PostgresDatastore = factory.datastore
+    kwargs = datastore.pool.kwargs
+    assert isinstance(kwargs, dict)
+    kwargs["connect_timeout"] = outage.CONNECT_TIMEOUT
+    kwargs["options"] = f"-c statement_timeout={outage.STATEMENT_TIMEOUT * 1000}"
 
 
 class _FlushedLaterPool(SQLiteConnectionPool):

@@ -24,6 +24,7 @@ process do not keep refusing each other's writes to a lead.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import queue
 import threading
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from . import outage
 from .application import Batch, LeadLedger
 from .logs import get_logger
 
@@ -86,6 +88,17 @@ class GroupWriter:
         index = hash(shard) if shard is not None else next(self._turn)
         self._queues[index % len(self._queues)].put(job)
         return job.future
+
+    async def answer(self, work: Callable[[Batch], T], shard: str | None = None) -> T:
+        """`submit` and wait, on an event loop, at most `outage.WRITE_TIMEOUT` seconds: then
+        `DatabaseTimeout` (503). A job not yet started by then is dropped (cancelled); one
+        being written may still commit, and a retry with its Idempotency-Key finds it."""
+        future = self.submit(work, shard)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), outage.WRITE_TIMEOUT)
+        except TimeoutError:
+            msg = "the write did not finish in time"
+            raise outage.DatabaseTimeout(msg) from None
 
     def run(self, work: Callable[[Batch], T], shard: str | None = None) -> T:
         """`submit` and wait: for callers on threads of their own."""

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from .. import outage
 from ..activities import problem_message
 from ..domain.errors import LifecycleError
 from ..logs import get_logger
@@ -36,7 +37,7 @@ STATUS_OF_CODE = {
     "payload_too_large": 413,
     "unavailable": 503,
 }
-RETRY_AFTER = "1"  # seconds, on every 503: the service expects to take the request again soon
+RETRY_AFTER = str(outage.RETRY_AFTER)  # seconds, on every 503 (`outage.RETRY_AFTER`)
 _CODE_OF_STATUS = {
     401: "unauthorized",
     403: "forbidden",
@@ -67,6 +68,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LifecycleError, _rejected)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    for kind in outage.DATABASE_ERRORS:  # before the catch-all, which logs a failure
+        app.add_exception_handler(kind, _database_failed)
     app.add_exception_handler(Exception, _crashed)
 
 
@@ -97,9 +100,34 @@ async def _http(request: Request, error: HTTPException) -> Response:
     return JsonBody(body, status_code=error.status_code, headers=headers or None)
 
 
+async def _database_failed(_request: Request, error: Exception) -> Response:
+    """503 when the database is unavailable; any other database error is a defect: raised
+    on to the catch-all (`_crashed`, 500)."""
+    if outage.unavailable(error):
+        return unavailable_answer(error)
+    raise error
+
+
 async def _crashed(_request: Request, error: Exception) -> Response:
     log.error("request_failed", error=type(error).__name__)
     return JsonBody(error_body("internal_error", "the service failed; try again"), 500)
+
+
+UNAVAILABLE_MESSAGE = (
+    "the database is unavailable; retry after Retry-After seconds "
+    "(a write with the same Idempotency-Key is recorded once)"
+)
+
+
+def unavailable_answer(error: BaseException) -> JsonBody:
+    """503 `unavailable` with `Retry-After`; the log line names the error's class only (a
+    database error's text can hold the values of the statement)."""
+    log.warning("database_unavailable", error=type(error).__name__)
+    return JsonBody(
+        error_body("unavailable", UNAVAILABLE_MESSAGE),
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER},
+    )
 
 
 def _methods_at(request: Request) -> list[str]:

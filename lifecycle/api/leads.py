@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -143,7 +142,7 @@ async def _record(request: Request, route: str, ref: str | None) -> Outcome:
     services: Services = request.app.state.services
     submission = Submission(caller.name, route, ref, body, key)
     work = prepare(services.ledger, submission)
-    result = await asyncio.wrap_future(services.writer.submit(work, submission.ref))
+    result = await services.writer.answer(work, submission.ref)
     if isinstance(result, Answer):
         return await run_in_threadpool(finish, services.ledger, result)
     return finish(services.ledger, result)

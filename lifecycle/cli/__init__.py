@@ -2,7 +2,8 @@
 
 Every command module exposes `register(subparsers, common)`; each handler gets
 `(args, services)` and returns the exit code. Rejected commands print the error JSON on stderr
-and exit 1; bad usage exits 2.
+and exit 1, as do commands the database does not answer (`unavailable`, `outage`); bad usage
+exits 2.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..bootstrap import Settings, build
+from .. import outage
+from ..bootstrap import Services, Settings, build
 from ..domain.errors import LifecycleError
-from ..logs import configure
+from ..logs import configure, get_logger
 from . import config, demo, leads, reports, serve, ticks, tokens
-from .common import CommandParser, common_options, print_error
+from .common import CommandParser, common_options, print_error, print_unavailable
 
 COMMAND_MODULES = [leads, reports, ticks, tokens, serve, demo, config]
+log = get_logger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,21 +59,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "own_services", False):
             return int(args.handler(args, settings))
         services = build(settings)
-    except LifecycleError as error:
-        print_error(error)
-        return 1
-    except (ValueError, OSError) as error:
-        print_error(LifecycleError(str(error)), code="validation_error")
-        return 2
-    try:
-        return int(args.handler(args, services))
-    except LifecycleError as error:
-        print_error(error)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        return failed(error, starting=True)
+    try:
+        return int(args.handler(args, services))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        return failed(error)
     finally:
+        _close(services)
+
+
+def failed(error: Exception, starting: bool = False) -> int:
+    """Says why a command failed, as the error JSON on stderr, and returns its exit code:
+    1 for a rejected command or a database that does not answer; 2 for settings that cannot
+    be used (a bad rulebook, a database file that cannot be opened); and for anything else,
+    a bug, `internal_error` with exit 1 and one structured log line carrying the traceback,
+    never a bare Python traceback."""
+    if isinstance(error, LifecycleError):
+        print_error(error)
+        return 1
+    if outage.unavailable(error):
+        print_unavailable(error)
+        return 1
+    if starting and isinstance(error, ValueError | OSError):
+        print_error(LifecycleError(str(error)), code="validation_error")
+        return 2
+    log.error("command_failed", error=type(error).__name__, exc_info=error)
+    message = f"the command failed ({type(error).__name__}); this is a bug, please report it"
+    print_error(LifecycleError(message), code="internal_error")
+    return 1
+
+
+def _close(services: Services) -> None:
+    try:
         services.close()
+    except Exception as error:  # the answer is already given; a failing close only logs
+        log.warning("close_failed", error=type(error).__name__)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,6 +106,13 @@ def print_error(error: LifecycleError, code: str | None = None) -> None:
     sys.stderr.write(dumps(body) + "\n")
 
 
+def print_unavailable(error: BaseException) -> None:
+    """The database did not answer (`outage.unavailable`): its error JSON, the class only
+    (the driver's text can hold the statement's values)."""
+    message = f"the database is unavailable ({type(error).__name__}); try again"
+    sys.stderr.write(dumps({"error": {"code": "unavailable", "message": message}}) + "\n")
+
+
 def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     table = Table(title=title, show_lines=False)
     for column in columns:

@@ -25,6 +25,7 @@ import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..bootstrap import Services
+from ..db import without_statement_timeout
 from ..domain.errors import LifecycleError, ValidationFailed
 from ..projections.runner import MAX_PARTITIONS, Partition
 from .common import cores, positive_int, print_error, print_json, wants_json
@@ -54,6 +55,7 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def run_rebuild(args: argparse.Namespace, services: Services) -> int:
+    without_statement_timeout(services.engine)  # refilling a whole table takes what it takes
     runner = services.runner
     unknown = [name for name in args.projection if name not in runner.projections]
     if unknown:

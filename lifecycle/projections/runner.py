@@ -757,15 +757,16 @@ class _LogTable:
         datastore = getattr(recorder, "datastore", None)
         if not isinstance(table, str) or not table.isidentifier() or datastore is None:
             return None
-        dialect, module = engine.dialect.name, type(recorder).__module__
-        if dialect == "sqlite" and module == "eventsourcing.sqlite":
+        # eventsourcing's recorders, or subclasses keeping their tables (`store`'s bounded one)
+        dialect, modules = engine.dialect.name, {k.__module__ for k in type(recorder).__mro__}
+        if dialect == "sqlite" and "eventsourcing.sqlite" in modules:
             db_name = getattr(getattr(datastore, "pool", None), "db_name", None)
             if not db_name or not engine.url.database:
                 return None
             if not _same_file(db_name, engine.url.database):
                 return None
             return cls(table, topics, postgres=False)
-        if dialect == "postgresql" and module == "eventsourcing.postgres":
+        if dialect == "postgresql" and "eventsourcing.postgres" in modules:
             where = getattr(getattr(datastore, "pool", None), "kwargs", None) or {}
             url = engine.url
             if (where.get("dbname"), str(where.get("host")), str(where.get("port") or 5432)) != (
