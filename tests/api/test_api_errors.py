@@ -11,6 +11,8 @@ from conftest import Api, Headers
 from fastapi.testclient import TestClient
 from helpers import body, created
 
+from lifecycle import outage
+
 MB = 1024 * 1024
 
 
@@ -204,7 +206,7 @@ def test_readiness_is_503_when_the_database_does_not_answer(
     response = api.client.get("/readyz")
 
     assert (response.status_code, response.json()["error"]["code"]) == (503, "unavailable")
-    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Retry-After"] == str(outage.RETRY_AFTER)
     assert api.client.get("/healthz").status_code == 200  # alive: a restart would not help
 
 

@@ -10,6 +10,7 @@ from conftest import Api, ApiFactory
 from helpers import ManualClock
 from sqlalchemy import text
 
+from lifecycle import outage
 from lifecycle.api.health import MAX_LAG, projections_check
 from lifecycle.domain.errors import Unavailable
 
@@ -60,7 +61,7 @@ def test_not_ready_while_writes_fail(ready: Api, monkeypatch: pytest.MonkeyPatch
     response = ready.client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Retry-After"] == str(outage.RETRY_AFTER)
     body = response.json()
     assert body["error"]["code"] == "unavailable"
     assert body["error"]["message"] == "not ready: writes"
