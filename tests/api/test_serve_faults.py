@@ -24,6 +24,8 @@ from api_support import Served, run_cli
 from helpers import created
 from test_serve_processes import descendants
 
+from lifecycle import outage
+
 pytestmark = pytest.mark.slow
 
 
@@ -91,7 +93,7 @@ def test_while_the_wal_cannot_be_written_writes_are_503_and_then_work_again(fold
     assert first.status_code == 201
     assert {answer.status_code for answer in faulty} == {503}  # never a 500
     assert {answer.json()["error"]["code"] for answer in faulty} == {"unavailable"}
-    assert {answer.headers["Retry-After"] for answer in faulty} == {"1"}
+    assert {answer.headers["Retry-After"] for answer in faulty} == {str(outage.RETRY_AFTER)}
     assert not_ready.json()["checks"]["writes"]["status"] == "failing"
     assert alive.status_code == 200  # alive: nothing a restart would fix
     assert recovered_in < 5
