@@ -68,9 +68,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LifecycleError, _rejected)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
-    for kind in outage.DATABASE_ERRORS:  # before the catch-all, which logs a failure
+    # Anything else unforeseen is answered 500 by `middleware.RequestLog`, the outermost layer.
+    for kind in outage.DATABASE_ERRORS:
         app.add_exception_handler(kind, _database_failed)
-    app.add_exception_handler(Exception, _crashed)
 
 
 def rejection(error: LifecycleError) -> JsonBody:
@@ -102,15 +102,10 @@ async def _http(request: Request, error: HTTPException) -> Response:
 
 async def _database_failed(_request: Request, error: Exception) -> Response:
     """503 when the database is unavailable; any other database error is a defect: raised
-    on to the catch-all (`_crashed`, 500)."""
+    on to `middleware.RequestLog`, which answers 500."""
     if outage.unavailable(error):
         return unavailable_answer(error)
     raise error
-
-
-async def _crashed(_request: Request, error: Exception) -> Response:
-    log.error("request_failed", error=type(error).__name__)
-    return JsonBody(error_body("internal_error", "the service failed; try again"), 500)
 
 
 UNAVAILABLE_MESSAGE = (

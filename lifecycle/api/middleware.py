@@ -1,4 +1,5 @@
-"""ASGI middleware: one structured log line per request, and a 64 KiB cap on request bodies.
+"""ASGI middleware: one structured log line per request, the answer to a request that failed
+unforeseen (500, with its traceback in one log record), and a 64 KiB cap on request bodies.
 
 Both are plain ASGI (no `BaseHTTPMiddleware`, which buffers responses and runs the app in
 another task). The log line names the route template (`/v1/leads/{ref}`), never the path:
@@ -36,17 +37,26 @@ class RequestLog:
         request_id = _request_id(scope)
         status = 500
         started = time.perf_counter()
+        answering = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answering
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answering = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id.decode()):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as error:
+                get_logger(LOGGER).error(
+                    "request_failed", error=type(error).__name__, exc_info=error
+                )
+                if answering:  # half an answer is out: the server drops the connection
+                    raise
+                await _crashed(send_with_id)
             finally:
                 # A fresh logger each time: it follows the logging set-up in force now.
                 get_logger(LOGGER).info(
@@ -57,6 +67,19 @@ class RequestLog:
                     ms=round((time.perf_counter() - started) * 1000, 2),
                     token=scope.get("state", {}).get("token_name"),
                 )
+
+
+async def _crashed(send: Send) -> None:
+    """500 `internal_error`, and `Connection: close`: after a failure nobody foresaw, the
+    client opens a new connection instead of finding this one dropped under its next request."""
+    payload = dumps(error_body("internal_error", "the service failed; try again")).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimit:
