@@ -140,26 +140,42 @@ class TypedMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         return StoredEvent(originator_id, originator_version, get_topic(cls), encode(state))
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[TAggregateID]:
+        """The event `stored_event` holds; `UnreadableEvent` whatever the reason it cannot
+        be read (its topic names no class, its state is not what the class stores)."""
+        try:
+            return self._decoded(stored_event)
+        except Exception as error:
+            raise UnreadableEvent(stored_event, error) from error
+
+    def _decoded(self, stored_event: StoredEvent) -> DomainEventProtocol[TAggregateID]:
         cls = resolve_topic(stored_event.topic)
         schema = self.schema(cls)
         if schema is None:
             return super().to_domain_event(stored_event)
         originator_id = stored_event.originator_id
         convert_id = find_id_convertor(cls, cast(Hashable, type(originator_id)))
-        try:
-            event = schema.event(
-                stored_event.state, convert_id(originator_id), stored_event.originator_version
-            )
-        except Exception as error:
-            msg = (
-                f"Failed to deserialise state of stored event with topic "
-                f"'{stored_event.topic}', originator_id '{stored_event.originator_id}' and "
-                f"originator_version {stored_event.originator_version}: {error}"
-            )
-            raise MapperDeserialisationError(msg) from error
+        event = schema.event(
+            stored_event.state, convert_id(originator_id), stored_event.originator_version
+        )
         if event is None:  # stored in the marked form
             return super().to_domain_event(stored_event)
         return cast(DomainEventProtocol[TAggregateID], event)
+
+
+class UnreadableEvent(MapperDeserialisationError):
+    """A stored event that does not decode: which one (`originator_id`, `originator_version`,
+    `topic`) and why (`error`, also its `__cause__`)."""
+
+    def __init__(self, stored_event: StoredEvent, error: BaseException) -> None:
+        self.originator_id = stored_event.originator_id
+        self.originator_version = stored_event.originator_version
+        self.topic = stored_event.topic
+        self.error = error
+        super().__init__(
+            f"the stored event with topic {self.topic!r}, originator_id "
+            f"{self.originator_id!r} and originator_version {self.originator_version} "
+            f"does not decode: {type(error).__name__}: {error}"
+        )
 
 
 def upcast(cls: type, state: State) -> None:
