@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -202,9 +203,11 @@ class LeadLedger(Application[UUID]):
         return lead
 
     def load(self, aggregate_id: UUID, version: int | None = None) -> Aggregate:
-        """An aggregate from the store (or the cache), `AggregateNotFoundError` if none."""
+        """An aggregate from the store (or the cache), `AggregateNotFoundError` if none; at
+        `version`, which must be stored (else `IntegrityFailed`)."""
+        fold = fold_events if version is None else partial(fold_events, until=version)
         aggregate: Aggregate = self.repository.get(
-            aggregate_id, version=version, projector_func=fold_events
+            aggregate_id, version=version, projector_func=fold
         )
         return aggregate
 
@@ -465,12 +468,16 @@ def _keys_of(details: ContactDetails) -> list[UUID]:
     return keys
 
 
-def fold_events(aggregate: Any, events: Iterable[Any]) -> Any:
+def fold_events(aggregate: Any, events: Iterable[Any], until: int | None = None) -> Any:
     """Replays events onto an aggregate: eventsourcing's own projector, minus a per-event
     `isinstance` check against a runtime Protocol that costs half of a replay; the events
-    are checked (`intact`)."""
+    are checked (`intact`), and with `until` they must reach that version."""
     for event in intact(events, after=0 if aggregate is None else aggregate.version):
         aggregate = event.mutate(aggregate)
+    if until is not None and aggregate is not None and aggregate.version < until:
+        missing = aggregate.version + 1
+        problem = f"its stored event seq {missing} is missing (it was recorded up to seq {until})"
+        raise _damaged(type(aggregate).__qualname__, aggregate.id, missing, problem)
     return aggregate
 
 
