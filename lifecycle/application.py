@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -533,8 +533,8 @@ def _damaged(name: str, record_id: Any, seq: int, problem: str) -> IntegrityFail
 
 def _gap(expected: int, found: int) -> str:
     if found > expected:
-        after = f"seq {expected - 1}" if expected > 1 else "nothing"
-        return f"its stored event seq {expected} is missing (seq {found} follows {after})"
+        after = f"follows seq {expected - 1}" if expected > 1 else "is its first"
+        return f"its stored event seq {expected} is missing (seq {found} {after})"
     return f"its stored event seq {found} came where seq {expected} was expected"
 
 
