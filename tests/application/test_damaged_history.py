@@ -21,6 +21,17 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def overwrite(ledger: LeadLedger, engine: Engine, lead: str, seq: int, **columns: object) -> None:
+    """Sets columns of one stored event of `lead` with plain SQL."""
+    table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    key = lead if engine.dialect.name == "postgresql" else lead.replace("-", "")
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    where = "originator_id = :id AND originator_version = :seq"
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {table} SET {assignments} WHERE {where}"),
+                     {**columns, "id": key, "seq": seq})  # fmt: skip
+
+
 def refusal(ledger: LeadLedger, ref: str) -> IntegrityFailed:
     with pytest.raises(IntegrityFailed) as caught:
         ledger.find(ref)
@@ -43,14 +54,7 @@ def test_a_topic_that_names_no_class_is_an_event_that_no_longer_decodes(
     ledger: LeadLedger, make_ledger: Callable[..., LeadLedger], database_url: str, engine: Engine
 ):
     lead = given_lead(ledger, "assigned", "touched")
-    table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
-    key = lead if engine.dialect.name == "postgresql" else lead.replace("-", "")
-    with engine.begin() as conn:
-        conn.execute(
-            text(f"UPDATE {table} SET topic = 'lifecycle:Lead.Gone' "
-                 "WHERE originator_id = :id AND originator_version = 2"),
-            {"id": key},
-        )  # fmt: skip
+    overwrite(ledger, engine, lead, 2, topic="lifecycle:Lead.Gone")
 
     error = refusal(make_ledger(database_url), lead)
 
@@ -73,3 +77,15 @@ def test_a_lead_key_that_no_longer_decodes_names_the_key_not_a_lead(
 
     assert error.message.startswith("lead key ")
     assert error.code == "integrity_error"
+
+
+def test_a_state_edited_into_json_that_lacks_the_event_s_fields_no_longer_decodes(
+    ledger: LeadLedger, make_ledger: Callable[..., LeadLedger], database_url: str, engine: Engine
+):
+    lead = given_lead(ledger, "assigned", "touched")
+    overwrite(ledger, engine, lead, 2, state=b'{"timestamp": "2026-03-02T09:00:00+00:00"}')
+
+    error = refusal(make_ledger(database_url), lead)
+
+    assert error.details == {"id": lead, "seq": 2}
+    assert "seq 2 (lifecycle:Lead.Assigned) no longer decodes (ValueError)" in error.message
