@@ -89,3 +89,23 @@ def test_a_state_edited_into_json_that_lacks_the_event_s_fields_no_longer_decode
 
     assert error.details == {"id": lead, "seq": 2}
     assert "seq 2 (lifecycle:Lead.Assigned) no longer decodes (ValueError)" in error.message
+
+
+def test_a_repaired_history_reads_again_in_the_same_process(
+    ledger: LeadLedger, make_ledger: Callable[..., LeadLedger], database_url: str, engine: Engine
+):
+    lead = given_lead(ledger, "assigned", "touched")
+    table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    key = lead if engine.dialect.name == "postgresql" else lead.replace("-", "")
+    with engine.connect() as conn:
+        state = conn.execute(
+            text(f"SELECT state FROM {table} WHERE originator_id = :id AND originator_version = 2"),
+            {"id": key},
+        ).scalar_one()
+    overwrite(ledger, engine, lead, 2, state=b"\xff")
+    reader = make_ledger(database_url)
+    refusal(reader, lead)
+
+    overwrite(ledger, engine, lead, 2, state=bytes(state))
+
+    assert reader.find(lead).version == 3
