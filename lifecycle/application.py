@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -25,14 +26,15 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     Mapper,
+    StoredEvent,
     Transcoder,
 )
 from eventsourcing.utils import Environment
 
 from . import activities as act
-from .codec import TypedMapper
+from .codec import TypedMapper, UnreadableEvent
 from .domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
-from .domain.errors import Conflict, NotFound, Unavailable, ValidationFailed
+from .domain.errors import Conflict, IntegrityFailed, NotFound, Unavailable, ValidationFailed
 from .domain.inputs import check_text, normalize_email
 from .domain.lead import ContactDetails, Lead, Touch
 from .domain.rules import Context, Rulebook
@@ -201,14 +203,25 @@ class LeadLedger(Application[UUID]):
         return lead
 
     def load(self, aggregate_id: UUID, version: int | None = None) -> Aggregate:
-        """An aggregate from the store (or the cache), `AggregateNotFoundError` if none."""
+        """An aggregate from the store (or the cache), `AggregateNotFoundError` if none; at
+        `version`, which must be stored (else `IntegrityFailed`)."""
+        fold = fold_events if version is None else partial(fold_events, until=version)
         aggregate: Aggregate = self.repository.get(
-            aggregate_id, version=version, projector_func=fold_events
+            aggregate_id, version=version, projector_func=fold
         )
         return aggregate
 
-    def lead_events(self, lead_id: UUID) -> list[Lead.Event]:
-        return [event for event in self.events.get(lead_id) if isinstance(event, Lead.Event)]
+    def lead_events(
+        self, lead_id: UUID, gt: int | None = None, lte: int | None = None
+    ) -> list[Lead.Event]:
+        """The lead's events (those after version `gt`, up to `lte`), checked (`intact`)."""
+        stored = self.events.get(lead_id, gt=gt, lte=lte)
+        return [event for event in intact(stored, after=gt or 0) if isinstance(event, Lead.Event)]
+
+    def decode(self, stored: StoredEvent) -> Any:
+        """One stored event (from the log); `IntegrityFailed` if it does not decode."""
+        decoded = map(self.mapper.to_domain_event, [stored])
+        return next(intact(decoded, after=stored.originator_version - 1))
 
     def lead_ids(self, page: int = 1000) -> Iterator[UUID]:
         """Every lead's id, in the order the leads were created."""
@@ -249,11 +262,12 @@ class Batch:
         """Loads many aggregates in one read; ids with nothing stored are remembered as absent."""
         wanted = [each for each in dict.fromkeys(ids) if each not in self._cache]
         stored = select_events_many(self.ledger.recorder, wanted)
-        mapper: Any = self.ledger.mapper
+        decode = self.ledger.mapper.to_domain_event
         for aggregate_id in wanted:
-            aggregate: Any = None
-            for stored_event in stored.get(aggregate_id, ()):
-                aggregate = mapper.to_domain_event(stored_event).mutate(aggregate)
+            try:
+                aggregate = fold_events(None, map(decode, stored.get(aggregate_id, ())))
+            except IntegrityFailed:
+                continue  # not cached: `get` reads it again, and fails where it is needed
             self._cache[aggregate_id] = aggregate
 
     def prefetch_refs(self, refs: Iterable[str], created: Iterable[ContactDetails]) -> None:
@@ -454,12 +468,74 @@ def _keys_of(details: ContactDetails) -> list[UUID]:
     return keys
 
 
-def fold_events(aggregate: Any, events: Iterable[Any]) -> Any:
+def fold_events(aggregate: Any, events: Iterable[Any], until: int | None = None) -> Any:
     """Replays events onto an aggregate: eventsourcing's own projector, minus a per-event
-    `isinstance` check against a runtime Protocol that costs half of a replay."""
-    for event in events:
+    `isinstance` check against a runtime Protocol that costs half of a replay; the events
+    are checked (`intact`), and with `until` they must reach that version."""
+    for event in intact(events, after=0 if aggregate is None else aggregate.version):
         aggregate = event.mutate(aggregate)
+    if until is not None and aggregate is not None and aggregate.version < until:
+        missing = aggregate.version + 1
+        problem = f"its stored event seq {missing} is missing (it was recorded up to seq {until})"
+        raise _damaged(type(aggregate).__qualname__, aggregate.id, missing, problem)
     return aggregate
+
+
+def intact(events: Iterable[Any], after: int = 0) -> Iterator[Any]:
+    """The stored events of one record, as they are decoded, each checked to be the next
+    version (`after + 1`, `after + 2`…): a missing one (a row deleted), or one that no longer
+    decodes (its bytes edited), is `IntegrityFailed` naming the record and the version.
+
+    Every read of a record's history passes here (`fold_events`, `LeadLedger.lead_events`,
+    `LeadLedger.decode`): eventsourcing's own errors for these (a version error, a mapper
+    error) were tracebacks and 500s. Nothing is cached of a record that fails.
+    """
+    expected = after + 1
+    iterator = iter(events)
+    while True:
+        try:
+            event = next(iterator)
+        except StopIteration:
+            return
+        except UnreadableEvent as error:
+            raise _damaged(
+                error.topic, error.originator_id, error.originator_version,
+                f"its stored event seq {error.originator_version} ({error.topic}) no longer "
+                f"decodes ({type(error.error).__name__})",
+            ) from error  # fmt: skip
+        found = event.originator_version
+        if found != expected:
+            raise _damaged(
+                type(event).__qualname__, event.originator_id, expected, _gap(expected, found)
+            )
+        expected += 1
+        yield event
+
+
+_KINDS = {
+    "Lead": "lead",
+    "LeadKey": "lead key",
+    "TeamTurns": "team turns",
+    "RequestKey": "request key",
+}
+
+
+def _damaged(name: str, record_id: Any, seq: int, problem: str) -> IntegrityFailed:
+    """The `integrity_error` for record `record_id` (its class or topic is `name`) at `seq`."""
+    cls = name.rpartition(":")[2].partition(".")[0]
+    kind = _KINDS.get(cls, cls)
+    message = (
+        f"{kind} {record_id}: {problem}; it can be neither read nor changed until its stored "
+        "events are repaired"
+    )
+    return IntegrityFailed(message, id=str(record_id), seq=seq)
+
+
+def _gap(expected: int, found: int) -> str:
+    if found > expected:
+        after = f"follows seq {expected - 1}" if expected > 1 else "is its first"
+        return f"its stored event seq {expected} is missing (seq {found} {after})"
+    return f"its stored event seq {found} came where seq {expected} was expected"
 
 
 def fold_as_of(events: Iterable[Lead.Event], moment: datetime) -> Lead | None:

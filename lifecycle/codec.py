@@ -22,10 +22,12 @@ of a `class_version` above 1 store it and are upcast as eventsourcing does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from types import UnionType
 from typing import Any, ClassVar, Generic, Union, cast, get_args, get_origin, get_type_hints
 from uuid import UUID
@@ -140,26 +142,58 @@ class TypedMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         return StoredEvent(originator_id, originator_version, get_topic(cls), encode(state))
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[TAggregateID]:
+        """The event `stored_event` holds; `UnreadableEvent` whatever the reason it cannot
+        be read (its topic names no class, its state is not what the class stores)."""
+        try:
+            return self._decoded(stored_event)
+        except Exception as error:
+            raise UnreadableEvent(stored_event, error) from error
+
+    def _decoded(self, stored_event: StoredEvent) -> DomainEventProtocol[TAggregateID]:
         cls = resolve_topic(stored_event.topic)
         schema = self.schema(cls)
-        if schema is None:
-            return super().to_domain_event(stored_event)
-        originator_id = stored_event.originator_id
-        convert_id = find_id_convertor(cls, cast(Hashable, type(originator_id)))
-        try:
+        event = None
+        if schema is not None:
+            originator_id = stored_event.originator_id
+            convert_id = find_id_convertor(cls, cast(Hashable, type(originator_id)))
             event = schema.event(
                 stored_event.state, convert_id(originator_id), stored_event.originator_version
             )
-        except Exception as error:
-            msg = (
-                f"Failed to deserialise state of stored event with topic "
-                f"'{stored_event.topic}', originator_id '{stored_event.originator_id}' and "
-                f"originator_version {stored_event.originator_version}: {error}"
-            )
-            raise MapperDeserialisationError(msg) from error
         if event is None:  # stored in the marked form
-            return super().to_domain_event(stored_event)
+            event = super().to_domain_event(stored_event)
+        missing = required_fields(cls).difference(vars(event))
+        if missing:  # valid JSON, but not the event: it would fail where it is applied
+            msg = f"the stored state lacks {', '.join(sorted(missing))}"
+            raise ValueError(msg)
         return cast(DomainEventProtocol[TAggregateID], event)
+
+
+class UnreadableEvent(MapperDeserialisationError):
+    """A stored event that does not decode: which one (`originator_id`, `originator_version`,
+    `topic`) and why (`error`, also its `__cause__`)."""
+
+    def __init__(self, stored_event: StoredEvent, error: BaseException) -> None:
+        self.originator_id = stored_event.originator_id
+        self.originator_version = stored_event.originator_version
+        self.topic = stored_event.topic
+        self.error = error
+        super().__init__(
+            f"the stored event with topic '{self.topic}', originator_id "
+            f"'{self.originator_id}' and originator_version {self.originator_version} "
+            f"does not decode: {type(error).__name__}: {error}"
+        )
+
+
+@cache
+def required_fields(cls: type) -> frozenset[str]:
+    """The fields every event of `cls` has once decoded (and upcast): those without a default."""
+    if not dataclasses.is_dataclass(cls):
+        return frozenset()
+    return frozenset(
+        each.name
+        for each in dataclasses.fields(cls)
+        if each.default is dataclasses.MISSING and each.default_factory is dataclasses.MISSING
+    )
 
 
 def upcast(cls: type, state: State) -> None:

@@ -18,7 +18,7 @@ from uuid import uuid4
 
 import pytest
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 
 from lifecycle import logs
 from lifecycle.application import LeadLedger, Recorded
@@ -129,3 +129,20 @@ def every_row(runner: Any) -> dict[str, list[tuple[Any, ...]]]:
             for projection in runner.projections.values()
             for table in projection.tables()
         }
+
+
+UNDECODABLE = b"\xff not an event"
+
+
+def damage(engine: Engine, table: str, lead_id: str, seq: int, how: str) -> None:
+    """Damages one stored event of a lead with plain SQL, as an operator's slip would:
+    `deleted` removes its row, `edited` overwrites its state with bytes that do not decode."""
+    key = lead_id if engine.dialect.name == "postgresql" else lead_id.replace("-", "")  # hex
+    where = "originator_id = :id AND originator_version = :seq"
+    statement = {
+        "deleted": f"DELETE FROM {table} WHERE {where}",
+        "edited": f"UPDATE {table} SET state = :state WHERE {where}",
+    }[how]
+    with engine.begin() as conn:
+        done = conn.execute(text(statement), {"id": key, "seq": seq, "state": UNDECODABLE})
+        assert done.rowcount == 1, (lead_id, seq)

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 
 from ..bootstrap import Services, Settings, build
 from ..heap import freeze_startup_heap
@@ -25,6 +26,7 @@ from .middleware import BodyLimit, RequestLog
 from .tokens import TokenStore
 
 WORKER_LOG_LEVEL = "LIFECYCLE_SERVE_LOG_LEVEL"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, served from the package
 DESCRIPTION = """\
 The lead lifecycle over HTTP (docs/http.md). Every `/v1` route needs
 `Authorization: Bearer <token>` (make one with `lifecycle token create`) with the route's
@@ -44,7 +46,16 @@ def create_app(services: Services, close_at_shutdown: bool = False) -> FastAPI:
         if close_at_shutdown:
             services.close()
 
-    app = FastAPI(title="lifecycle", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc load their scripts and styles from this app (`DOCS_ASSETS`), not from
+    # a CDN: the docs work offline (fastapi-offline ships the files).
+    app = FastAPIOffline(
+        title="lifecycle",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge from swagger.io's validator
+    )
     app.state.services = services
     app.state.tokens = TokenStore(services.engine)
     app.state.tokens.create_table()

@@ -29,6 +29,7 @@ STATUS_OF_CODE = {
     "soft_bant_not_met": 409,
     "has_contact_channel": 409,
     "conflict": 409,
+    "integrity_error": 409,
     "out_of_order": 422,
     "occurred_in_future": 422,
     "validation_error": 422,
@@ -82,6 +83,8 @@ def rejection(error: LifecycleError) -> JsonBody:
 
 
 async def _rejected(_request: Request, error: LifecycleError) -> Response:
+    if error.code == "integrity_error":  # the operator's to repair: say which record
+        log.error("stored_history_damaged", **error.details)
     return rejection(error)
 
 
@@ -160,7 +163,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "the token lacks the route's scope (`forbidden`)",
         404: "no such lead (`not_found`)",
         409: "a state error: transition_not_allowed, soft_bant_not_met, has_contact_channel, "
-        "conflict",
+        "conflict; or integrity_error: the lead's stored events are damaged",
         413: "the body is over 64 KiB (`payload_too_large`)",
         422: "validation_error, out_of_order or occurred_in_future",
         503: "the database does not answer (`unavailable`)",

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
     summary="The global event log (scope timeline:read)",
     description="Lead events in the order they were recorded, after `after` (a `position`; "
     "0 for the start). Each item is a timeline entry plus `lead_id` and `position`.",
-    responses=documented(401, 403, 422),
+    responses=documented(401, 403, 409, 422),
 )
 def feed(
     _caller: Annotated[Caller, Depends(require("timeline:read"))],
@@ -44,7 +44,7 @@ def feed(
     notifications = ledger.recorder.select_notifications(
         start=after, limit=limit, topics=lead_topics(), inclusive_of_start=False
     )
-    items = [_entry(n, ledger.mapper.to_domain_event(n)) for n in notifications]
+    items = [_entry(n, ledger.decode(n)) for n in notifications]
     next_after = notifications[-1].id if notifications else after
     return JsonBody({"items": items, "next_after": next_after})
 

@@ -120,6 +120,5 @@ def _remember(
 def _replay(ledger: LeadLedger, answer: Answer) -> Outcome:
     lead = ledger.load(answer.lead_id, version=answer.last_seq)
     assert isinstance(lead, Lead)
-    stored = ledger.events.get(answer.lead_id, gt=answer.first_seq - 1, lte=answer.last_seq)
-    events = [event for event in stored if isinstance(event, Lead.Event)]
+    events = ledger.lead_events(answer.lead_id, gt=answer.first_seq - 1, lte=answer.last_seq)
     return Outcome(lead, events, answer.deduplicated, replayed=True)

@@ -100,7 +100,7 @@ def list_leads(
     "/leads/{ref}",
     response_model=Lead,
     summary="Read a lead (scope leads:read)",
-    responses=documented(401, 403, 404, 422),
+    responses=documented(401, 403, 404, 409, 422),
 )
 def get_lead(
     _caller: Reader,
@@ -121,7 +121,7 @@ def get_lead(
     response_model=Timeline,
     summary="A lead's timeline (scope timeline:read)",
     description="Every event of the lead in `seq` order (1, 2, 3… no gaps).",
-    responses=documented(401, 403, 404, 422),
+    responses=documented(401, 403, 404, 409, 422),
 )
 def get_timeline(_caller: TimelineReader, ref: Ref, services: ServicesDep) -> Response:
     lead = services.ledger.find(ref)

@@ -56,3 +56,10 @@ class Unavailable(LifecycleError):
     nothing was recorded, and the same request may be retried."""
 
     code = "unavailable"
+
+
+class IntegrityFailed(LifecycleError):
+    """A record's stored events are damaged (one is missing, or no longer decodes): it can be
+    neither read nor changed until they are repaired. Other records are not affected."""
+
+    code = "integrity_error"

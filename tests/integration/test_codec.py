@@ -18,7 +18,7 @@ from eventsourcing.persistence import Mapper
 from helpers import given_lead, when
 
 from lifecycle.application import LeadLedger
-from lifecycle.codec import TypedMapper, schema_of
+from lifecycle.codec import TypedMapper, UnreadableEvent, schema_of
 from lifecycle.domain.lead import Lead
 from lifecycle.domain.values import Policy, Region, Stage, Status
 from lifecycle.store import transcoder
@@ -126,15 +126,23 @@ def test_an_older_class_version_is_upcast_from_the_compact_form() -> None:
     assert vars(mapper.to_domain_event(older)) == vars(event)
 
 
-@pytest.mark.parametrize("damage", [b"{", b'{"timestamp": "yesterday"}'])
-def test_a_damaged_stored_event_is_reported_with_its_place(damage: bytes) -> None:
+@pytest.mark.parametrize(
+    ("topic", "damage"),
+    [
+        ("lifecycle:Lead.Assigned", b"{"),
+        ("lifecycle:Lead.Assigned", b'{"timestamp": "yesterday"}'),
+        ("lifecycle:Lead.Assigned", b'{"status": "open"}'),  # the marked form's way
+        ("lifecycle:Lead.Gone", b"{}"),
+    ],
+)
+def test_a_damaged_stored_event_is_reported_with_its_place(topic: str, damage: bytes) -> None:
     mapper = TypedMapper[UUID](transcoder=transcoder())
     lead_id = uuid4()
-    stored = type(mapper.to_stored_event(_assigned(lead_id)))(
-        lead_id, 2, "lifecycle:Lead.Assigned", damage
-    )
-    with pytest.raises(Exception, match=f"originator_id '{lead_id}'"):
+    stored = type(mapper.to_stored_event(_assigned(lead_id)))(lead_id, 2, topic, damage)
+    with pytest.raises(UnreadableEvent, match=f"originator_id '{lead_id}'") as caught:
         mapper.to_domain_event(stored)
+    assert (caught.value.originator_id, caught.value.originator_version) == (lead_id, 2)
+    assert caught.value.topic == topic
 
 
 def _assigned(lead_id: UUID) -> Lead.Assigned:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import ManualClock, given_lead, types_of, when
+from helpers import ManualClock, damage, given_lead, types_of, when
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
@@ -294,6 +294,28 @@ def test_a_row_for_a_missing_lead_is_logged_and_skipped_without_blocking_others(
     assert [
         (log["event"], log["lead_id"], log["code"]) for log in logs if log["log_level"] == "error"
     ] == [("timer_not_fired", str(ghost), "not_found")]
+
+
+@pytest.mark.parametrize("how", ["deleted", "edited"])
+def test_a_due_timer_of_a_lead_with_a_damaged_history_is_logged_and_skipped_without_blocking_others(
+    database_url: str, make_timers: TimersFactory, clock: ManualClock, how: str
+) -> None:
+    before = make_timers(database_url)
+    leads = [given_lead(before.ledger, "assigned", "touched", "touched") for _ in range(3)]
+    before.runner.catch_up("deadlines")
+    table = before.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    damage(before.engine, table, leads[1], 3, how)
+    timers = make_timers(database_url)  # a new process: nothing of the lead cached
+    clock.advance(days=1)
+
+    with capture_logs() as logs:
+        assert timers.tick() == 2
+
+    healthy = [leads[0], leads[2]]
+    assert breaches_per_lead(timers, healthy) == {1: 2}
+    assert [
+        (log["event"], log["lead_id"], log["code"]) for log in logs if log["log_level"] == "error"
+    ] == [("timer_not_fired", leads[1], "integrity_error")]
 
 
 # ------------------------------------------------------------------------------ rebuild
