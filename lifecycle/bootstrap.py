@@ -9,21 +9,27 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from .application import Clock, LeadLedger, system_clock
-from .db import read_model_engine, schema_lock
+from .app.ledger import Clock, LeadLedger
+from .app.writer import GroupWriter
 from .domain.rules import Rulebook
 from .projections.catalog import read_models
 from .projections.runner import Projection, ProjectionRunner
 from .scheduler.deadlines import DeadlinesProjection
-from .store import persistence_env
-from .writer import GroupWriter
+from .storage.db import read_model_engine, schema_lock
+from .storage.store import persistence_env
 
-DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
+DEFAULT_DATABASE_URL = "sqlite:///lifecycle.storage.db"
 POSTGRES_WRITERS = 2
+
+
+def system_clock() -> datetime:
+    """The wall clock, in UTC: the one place it is read (every other module is given it)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def build(
 ) -> Services:
     rules = rules or load_rules(settings)
     with schema_lock(settings.database_url):
-        ledger = LeadLedger(persistence_env(settings.database_url), rules=rules, clock=clock)
+        ledger = LeadLedger(persistence_env(settings.database_url), clock, rules=rules)
         engine = read_model_engine(settings.database_url)
         runner = ProjectionRunner(
             ledger.recorder, ledger.mapper, engine, projections(rules), clock=clock

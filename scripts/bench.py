@@ -22,8 +22,8 @@ from pathlib import Path
 import orjson
 from benchdb import database, engines
 
+from lifecycle.app.importer import run_import
 from lifecycle.bootstrap import Settings, build
-from lifecycle.importer import run_import
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

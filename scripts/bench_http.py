@@ -49,6 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Generator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -56,8 +57,8 @@ import httpx
 import psycopg
 from benchdb import PG_URL, fresh_database
 
-from lifecycle.application import LeadLedger
-from lifecycle.store import persistence_env
+from lifecycle.app.ledger import LeadLedger
+from lifecycle.storage.store import persistence_env
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
@@ -137,7 +138,7 @@ class ReportLag:
         return worst
 
     def _poll(self) -> None:
-        ledger = LeadLedger(persistence_env(self.url))
+        ledger = LeadLedger(persistence_env(self.url), lambda: datetime.now(UTC))
         try:
             with contextlib.closing(self._positions()) as lowest:
                 while not self._stop.wait(self.every):

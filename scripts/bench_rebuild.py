@@ -44,10 +44,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from lifecycle.activities import parse_activity
-from lifecycle.application import Batch, LeadLedger
+from lifecycle.app.activities import parse_activity
+from lifecycle.app.ledger import Batch, LeadLedger
 from lifecycle.bootstrap import projections
-from lifecycle.db import read_model_engine
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
 from lifecycle.domain.values import Policy
@@ -55,7 +54,8 @@ from lifecycle.logs import set_level
 from lifecycle.projections.facts import lead_facts
 from lifecycle.projections.reports import build_report
 from lifecycle.projections.runner import ProjectionRunner
-from lifecycle.store import persistence_env
+from lifecycle.storage.db import read_model_engine
+from lifecycle.storage.store import persistence_env
 
 PG_URL = os.environ.get("LIFECYCLE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 5, 8, tzinfo=UTC)
@@ -199,10 +199,12 @@ def rebuild_in_workers(url: str, workers: int, events: int) -> dict[str, Any]:
 def rebuild(url: str) -> dict[str, Any]:
     """Runs in a fresh process: rebuild every projection in this one process, time it, read
     the peak memory."""
-    ledger = LeadLedger(persistence_env(url), rules=Rulebook())
+    ledger = LeadLedger(persistence_env(url), lambda: datetime.now(UTC), rules=Rulebook())
     engine = read_model_engine(url)
     try:
-        runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())
+        runner = ProjectionRunner(
+            ledger.recorder, ledger.mapper, engine, projections(), clock=ledger.clock
+        )
         runner.create_tables()
         started = time.perf_counter()
         applied = runner.rebuild()
@@ -226,7 +228,9 @@ def lag(url: str, seconds: float, rate: float) -> dict[str, Any]:
     """
     ledger = LeadLedger(persistence_env(url), rules=Rulebook(), clock=lambda: datetime.now(UTC))
     engine = read_model_engine(url)
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, projections())
+    runner = ProjectionRunner(
+        ledger.recorder, ledger.mapper, engine, projections(), clock=ledger.clock
+    )
     runner.create_tables()
     runner.catch_up()
     appended: list[tuple[str, float]] = []

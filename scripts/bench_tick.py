@@ -26,8 +26,8 @@ from typing import Any
 from benchdb import database, engines
 from sqlalchemy import text
 
-from lifecycle import activities
-from lifecycle.application import Batch, LeadLedger
+from lifecycle.app import activities
+from lifecycle.app.ledger import Batch, LeadLedger
 from lifecycle.bootstrap import Settings, build
 from lifecycle.projections.runner import ProjectionRunner
 from lifecycle.scheduler.deadlines import DeadlinesProjection, deadlines
@@ -102,7 +102,8 @@ def bench(url: str, engine: str, args: argparse.Namespace) -> None:
     services = build(Settings(url), clock=lambda: NOW)
     try:
         runner = ProjectionRunner(services.ledger.recorder, services.ledger.mapper,
-                                  services.engine, [DeadlinesProjection()])  # fmt: skip
+                                  services.engine, [DeadlinesProjection()],
+                                  clock=services.ledger.clock)  # fmt: skip
         runner.create_tables()
         timers = Timers(services.ledger, runner)
         run(timers, engine, args)

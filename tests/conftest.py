@@ -19,9 +19,9 @@ import pytest
 from helpers import ManualClock
 from psycopg import sql
 
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.rules import Rulebook
-from lifecycle.store import persistence_env
+from lifecycle.storage.store import persistence_env
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/lifecycle.db"
+    return f"sqlite:///{tmp_path}/lifecycle.storage.db"
 
 
 @pytest.fixture(

@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy import Engine, select, text
 
 from lifecycle import logs
-from lifecycle.application import LeadLedger, Recorded
+from lifecycle.app.ledger import LeadLedger, Recorded
 from lifecycle.domain.errors import LifecycleError
 
 ACTOR = "test"

@@ -17,9 +17,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
 from ..bootstrap import Services, Settings, build
-from ..heap import freeze_startup_heap
-from ..lifeline import bind_to_parent
 from ..logs import configure, set_level
+from ..runtime.heap import freeze_startup_heap
+from ..runtime.lifeline import bind_to_parent
 from . import errors, events, health, leads, reports
 from .bodies import activity_schemas
 from .middleware import BodyLimit, RequestLog
@@ -78,10 +78,10 @@ def worker_app() -> FastAPI:
     """
     faulthandler.enable()  # even a SIGBUS (a SQLite -shm file made unwritable) leaves a line
     configure()
-    bind_to_parent()  # it ends with the main process (`lifecycle.lifeline`)
+    bind_to_parent()  # it ends with the main process (`lifecycle.runtime.lifeline`)
     set_level(os.environ.get(WORKER_LOG_LEVEL, "info"))
     app = create_app(build(Settings.from_env()), close_at_shutdown=True)
-    freeze_startup_heap()  # see `lifecycle.heap`: no full collection walks the start-up heap
+    freeze_startup_heap()  # `lifecycle.runtime.heap`: no full collection walks the start-up heap
     return app
 
 

@@ -15,7 +15,7 @@ import orjson
 from fastapi import Request
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from ..activities import Activity
+from ..app.activities import Activity
 from ..domain.errors import ValidationFailed
 from .auth import SECURITY
 

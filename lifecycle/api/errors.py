@@ -14,10 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from .. import outage
-from ..activities import problem_message
+from ..app.activities import problem_message
 from ..domain.errors import LifecycleError
 from ..logs import get_logger
+from ..storage import outage
 from .responses import JsonBody
 from .schemas import Error
 

@@ -14,8 +14,8 @@ from typing import Annotated, Any, cast
 from eventsourcing.persistence import Notification
 from fastapi import APIRouter, Depends, Query, Response
 
+from ..app.views import timeline_entry
 from ..domain.lead import Lead
-from ..views import timeline_entry
 from .auth import require
 from .deps import ServicesDep
 from .errors import documented

@@ -27,9 +27,9 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from ..bootstrap import Services
-from ..db import reading
 from ..logs import get_logger
 from ..projections.runner import ProjectionRunner
+from ..storage.db import reading
 from .errors import RETRY_AFTER, error_body
 from .responses import JsonBody
 from .schemas import Error, Health, Readiness

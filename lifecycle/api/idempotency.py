@@ -20,8 +20,8 @@ from uuid import UUID
 
 import orjson
 
-from ..activities import parse_activity
-from ..application import Batch, LeadLedger, Recorded
+from ..app.activities import parse_activity
+from ..app.ledger import Batch, LeadLedger, Recorded
 from ..domain.errors import ValidationFailed
 from ..domain.lead import Lead
 from ..domain.requests import Answer, RequestKey, request_key

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..app.views import lead_json, timeline_entry, timeline_json
 from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
 from ..domain.requests import Answer
 from ..domain.values import Stage, Status
-from ..views import lead_json, timeline_entry, timeline_json
 from . import listing
 from .auth import authorize, require
 from .bodies import idempotency_key, json_body, write_operation

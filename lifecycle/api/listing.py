@@ -13,13 +13,13 @@ from uuid import UUID
 
 from sqlalchemy import select, tuple_
 
-from ..application import Batch
+from ..app.ledger import Batch
 from ..bootstrap import Services
-from ..db import reading
 from ..domain.errors import ValidationFailed
 from ..domain.lead import Lead
 from ..domain.values import Stage, Status
 from ..projections.facts import lead_facts
+from ..storage.db import reading
 
 
 @dataclass(frozen=True)

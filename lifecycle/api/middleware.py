@@ -17,8 +17,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..app.views import dumps
 from ..logs import get_logger
-from ..views import dumps
 from .errors import error_body
 
 MAX_BODY = 64 * 1024

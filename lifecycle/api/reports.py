@@ -45,8 +45,9 @@ Money = Annotated[Decimal, Query(ge=Decimal("0.01"), le=Decimal("1e12"))]
 
 
 def _report(services: Services, name: str, **options: Any) -> Response:
-    options["now"] = options.get("now") or services.clock()
-    return JsonBody(build_report(name, services.engine, services.rules, **options))
+    return JsonBody(
+        build_report(name, services.engine, services.rules, services.clock(), **options)
+    )
 
 
 @router.get("/reports/funnel", response_model=Report, summary="Funnel (scope reports:read)")

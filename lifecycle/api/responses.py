@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..views import dumps_bytes, plain
+from ..app.views import dumps_bytes, plain
 
 
 class JsonBody(Response):

@@ -1,6 +1,6 @@
 """The JSON shapes of docs/json.md, as pydantic models for the OpenAPI document.
 
-Routes build their answers with `lifecycle.views` (the CLI's `--json` does too), so both give
+Routes build their answers with `lifecycle.app.views` (the CLI's `--json` does too), so both give
 the same bytes; these models only describe those answers to clients and to the schema tests,
 which check every response against them.
 """

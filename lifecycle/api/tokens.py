@@ -24,10 +24,10 @@ from datetime import datetime
 from sqlalchemy import Column, Engine, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 
-from ..db import reading
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.inputs import check_text
 from ..scheduler.deadlines import UtcDateTime
+from ..storage.db import reading
 
 REMEMBER_SECONDS = 2.0
 _REMEMBERED_AT_MOST = 1000

@@ -12,10 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .. import outage
 from ..bootstrap import Services, Settings, build
 from ..domain.errors import LifecycleError
 from ..logs import configure, get_logger
+from ..storage import outage
 from . import config, demo, leads, reports, serve, ticks, tokens
 from .common import CommandParser, common_options, print_error, print_unavailable
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-sourced lead lifecycle: statuses, SLA timers and closed-loop reports.",
         parents=[common],
         epilog="Database: --database-url or LIFECYCLE_DATABASE_URL "
-        "(default sqlite:///lifecycle.db in the working directory).",
+        "(default sqlite:///lifecycle.storage.db in the working directory).",
     )
     parser.add_argument("--version", action="version", version=f"lifecycle {_version()}")
     subparsers = parser.add_subparsers(

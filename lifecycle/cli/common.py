@@ -11,9 +11,9 @@ from typing import Any, NoReturn
 from rich.console import Console
 from rich.table import Table
 
+from ..app.views import dumps
 from ..domain.errors import LifecycleError
 from ..domain.inputs import check_text, check_time
-from ..views import dumps
 
 
 class CommandParser(argparse.ArgumentParser):

@@ -8,12 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..app.views import plain
 from ..bootstrap import Settings, build
 from ..projections.reports import build_report
 from ..scheduler.tick import tick
-from ..simulation import START, Simulation
-from ..views import plain
 from .common import print_json, print_table, wants_json
+from .simulation import START, Simulation
 
 DEMO_REPORTS: dict[str, dict[str, Any]] = {
     "status": {},
@@ -72,7 +72,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         result = simulation.run()
         services.runner.catch_up()
         reports = {
-            name: plain(build_report(name, services.engine, services.rules, now=clock.now(),
+            name: plain(build_report(name, services.engine, services.rules, clock.now(),
                                      **options))
             for name, options in DEMO_REPORTS.items()
         }  # fmt: skip

@@ -9,9 +9,9 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from ..app.importer import ImportReport, run_import
+from ..app.views import lead_json, timeline_json
 from ..bootstrap import Services
-from ..importer import ImportReport, run_import
-from ..views import lead_json, timeline_json
 from .common import CommandParser, line, moment, print_json, print_table, wants_json
 
 

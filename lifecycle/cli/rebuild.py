@@ -25,9 +25,9 @@ import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..bootstrap import Services
-from ..db import without_statement_timeout
 from ..domain.errors import LifecycleError, ValidationFailed
 from ..projections.runner import MAX_PARTITIONS, Partition
+from ..storage.db import without_statement_timeout
 from .common import cores, positive_int, print_error, print_json, wants_json
 
 POLL_SECONDS = 0.25

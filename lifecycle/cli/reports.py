@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 
+from ..app.views import plain
 from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
 from ..projections.attribution_models import Model
 from ..projections.reports import REPORTS, build_report
 from ..projections.reports.options import GOALS, GROUPS, STAGE_RATES
-from ..views import plain
 from . import rebuild, status
 from .common import moment, print_error, print_json, print_table, wants_json
 
@@ -111,9 +111,11 @@ def run_plan(args: argparse.Namespace, services: Services) -> int:
 
 def _print_report(args: argparse.Namespace, services: Services, options: dict[str, Any]) -> int:
     services.runner.catch_up()
-    options.update(start=args.start, end=args.end, now=args.now or services.clock())
+    options.update(start=args.start, end=args.end, now=args.now)
     try:
-        report = build_report(args.name, services.engine, services.rules, **options)
+        report = build_report(
+            args.name, services.engine, services.rules, services.clock(), **options
+        )
     except ValidationFailed as error:
         print_error(error)
         return 2

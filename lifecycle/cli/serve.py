@@ -3,13 +3,13 @@
 `--workers N` (N > 1; the default is one per CPU core) serves HTTP from N worker processes
 sharing the socket (uvicorn's supervisor restarts any that dies); the main process keeps the
 sweep and the catch-up, which need no more than one runner each, at a lower CPU priority
-(`lifecycle.niceness`). One interpreter lock per process is why: in one process the request
+(`lifecycle.runtime.niceness`). One interpreter lock per process is why: in one process the request
 threads, the group writer and the catch-up take turns on one lock and one core, and a
 request waited for the others' turns (see docs/performance.md). `--workers 1`
 runs everything in one process, for a machine with one core or a small footprint.
 
 The processes live and die together: a worker stops (SIGTERM, gracefully) when the main
-process dies, however it dies (`lifecycle.lifeline`), and uvicorn replaces a worker that
+process dies, however it dies (`lifecycle.runtime.lifeline`), and uvicorn replaces a worker that
 dies. A restarted `serve` waits up to `BIND_WAIT` seconds for the port while its
 predecessor's workers let go of it. Every process has `faulthandler` on, so even a fatal
 signal (SIGBUS from a SQLite `-shm` that cannot be written) leaves a traceback on stderr.
@@ -41,12 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..bootstrap import Services
 from ..domain.errors import LifecycleError
-from ..heap import freeze_startup_heap
-from ..lifeline import PARENT_PID
 from ..logs import get_logger, set_level
-from ..niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..projections.quarantine import describe
 from ..projections.runner import ProjectionRunner
+from ..runtime.heap import freeze_startup_heap
+from ..runtime.lifeline import PARENT_PID
+from ..runtime.niceness import BACKGROUND_NICENESS, lower_this_thread
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 from .common import cores, positive_int, print_error
 
@@ -150,7 +150,7 @@ def bind(host: str, port: int, wait: float = BIND_WAIT) -> socket.socket:
     """A socket bound to `host:port`, waiting up to `wait` seconds while the port is taken.
 
     A `serve` restarted right after its predecessor died finds the port held for a moment
-    by the old workers, which are stopping (`lifecycle.lifeline`): it waits for them
+    by the old workers, which are stopping (`lifecycle.runtime.lifeline`): it waits for them
     instead of failing with "Address already in use". Any other error fails at once.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -202,7 +202,7 @@ class CatchUpLoop:
     the loop logs once (`catch_up_failed`, with the first traceback), waits twice as long after
     each failure up to `max_backoff` seconds, and logs once when a pass succeeds again
     (`catch_up_recovered`). With `niceness` > 0 the thread runs at that lower priority
-    (`lifecycle.niceness`).
+    (`lifecycle.runtime.niceness`).
     """
 
     def __init__(self, runner: ProjectionRunner, interval: float = CATCH_UP_INTERVAL,

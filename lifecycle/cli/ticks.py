@@ -10,10 +10,10 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
+from ..app.views import dumps, utc
 from ..bootstrap import Services
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
 from ..scheduler.tick import tick
-from ..views import dumps, utc
 from .common import CommandParser, moment, positive_int, print_json, wants_json
 
 

@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 from ..api.tokens import SCOPES, TokenStore
+from ..app.views import utc
 from ..bootstrap import Services
-from ..views import utc
 from .common import CommandParser, line, print_json, print_table, wants_json
 
 

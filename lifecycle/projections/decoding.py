@@ -1,6 +1,6 @@
 """Decodes stored lead events for projections, with no more work per event than needed.
 
-Replay speed is mostly decoding speed. Events in the compact form (`lifecycle.codec`) are
+Replay speed is mostly decoding speed. Events in the compact form (`lifecycle.storage.codec`) are
 decoded here by their class's schema directly from the log's rows: no `StoredEvent`, no topic
 lookup per event, the lead id parsed once per batch by the runner. Anything else (events stored
 in eventsourcing's marked form, a mapper that is not a `TypedMapper`, or one that encrypts or
@@ -15,8 +15,8 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from ..codec import Schema, TypedMapper
 from ..domain.lead import Lead
+from ..storage.codec import Schema, TypedMapper
 
 
 class EventDecoder:

@@ -19,7 +19,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
@@ -41,9 +41,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Inspector
 
-from ..db import reading
 from ..domain.lead import Lead
 from ..logs import get_logger
+from ..storage.db import reading
 from . import quarantine
 from .base import driver_cursor, marker
 from .decoding import EventDecoder
@@ -169,11 +169,10 @@ class ProjectionRunner:
     """
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], engine: Engine,
-                 projections: Sequence[Projection], batch_size: int = 2000,
-                 rebuild_batch_size: int = 50_000,
-                 clock: Callable[[], datetime] | None = None) -> None:  # fmt: skip
+                 projections: Sequence[Projection], *, clock: Callable[[], datetime],
+                 batch_size: int = 2000, rebuild_batch_size: int = 50_000) -> None:  # fmt: skip
         self.recorder = recorder
-        self.clock = clock or _utc_now
+        self.clock = clock  # when a lead is set aside (`quarantine`)
         self.mapper = mapper
         self.engine = engine
         self.projections = {projection.name: projection for projection in projections}
@@ -622,10 +621,6 @@ class ProjectionRunner:
 def _without(part: list[Envelope], leads: set[str] | None) -> list[Envelope]:
     """`part` without the events of quarantined `leads`."""
     return [envelope for envelope in part if envelope.lead_id not in leads] if leads else part
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _event_type(topic: str) -> str:

@@ -19,9 +19,9 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ..application import Clock
+from ..app.ledger import Clock
 from ..logs import get_logger
-from ..niceness import lower_this_thread
+from ..runtime.niceness import lower_this_thread
 from .tick import TickParts, tick
 
 JOB_ID = "tick"
@@ -36,7 +36,7 @@ def sweep_job(
 
     A failed tick leaves every deadline in place, so the next run retries it; raising would
     only make APScheduler print a traceback. With `niceness` > 0 the tick runs at that lower
-    priority (`lifecycle.niceness`).
+    priority (`lifecycle.runtime.niceness`).
     """
 
     def run() -> int:
@@ -56,9 +56,10 @@ def sweep_job(
 
 
 def build_sweep(
-    job: Callable[[], object], interval: float = DEFAULT_INTERVAL
+    job: Callable[[], object], first_run: datetime, interval: float = DEFAULT_INTERVAL
 ) -> BackgroundScheduler:
-    """A scheduler (not started) with the one interval job; its first run is immediate."""
+    """A scheduler (not started) with the one interval job, first run at `first_run` (the
+    clock's now: a sweep catches up on start, not one interval later)."""
     if interval <= 0:
         raise ValueError(f"interval: must be a positive number of seconds, got {interval}")
     scheduler = BackgroundScheduler(
@@ -69,7 +70,7 @@ def build_sweep(
     )
     scheduler.add_job(
         job, IntervalTrigger(seconds=interval, timezone=UTC), id=JOB_ID, name="tick",
-        next_run_time=datetime.now(UTC),  # catch up on start, not one interval later
+        next_run_time=first_run,
     )  # fmt: skip
     return scheduler
 
@@ -82,7 +83,7 @@ def start_sweep(
     niceness: int = 0,
 ) -> BackgroundScheduler:
     """Starts ticking in a background thread; stop it with `stop_sweep`."""
-    scheduler = build_sweep(sweep_job(parts, clock, limit, niceness), interval)
+    scheduler = build_sweep(sweep_job(parts, clock, limit, niceness), clock(), interval)
     scheduler.start()
     return scheduler
 

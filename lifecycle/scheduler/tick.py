@@ -22,12 +22,12 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Select, select, tuple_
 
-from ..application import Batch, LeadLedger
-from ..db import reading
+from ..app.ledger import Batch, LeadLedger
 from ..domain.errors import LifecycleError
 from ..domain.values import Policy
 from ..logs import get_logger
 from ..projections.runner import ProjectionRunner
+from ..storage.db import reading
 from .deadlines import NAME, deadlines
 
 DEFAULT_CHUNK = 200

@@ -11,7 +11,7 @@ from conftest import Api, Headers
 from fastapi.testclient import TestClient
 from helpers import body, created
 
-from lifecycle import outage
+from lifecycle.storage import outage
 
 MB = 1024 * 1024
 

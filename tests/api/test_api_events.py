@@ -8,7 +8,7 @@ from api_support import drive, new_lead
 from conftest import Api, Headers
 from helpers import created
 
-from lifecycle.views import timeline_entry
+from lifecycle.app.views import timeline_entry
 
 
 def read_feed(api: Api, headers: Headers, limit: int) -> tuple[list[dict[str, Any]], int]:

@@ -10,9 +10,9 @@ from conftest import Api, ApiFactory
 from helpers import ManualClock
 from sqlalchemy import text
 
-from lifecycle import outage
 from lifecycle.api.health import MAX_LAG, projections_check
 from lifecycle.domain.errors import Unavailable
+from lifecycle.storage import outage
 
 
 @pytest.fixture

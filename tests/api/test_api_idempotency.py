@@ -12,9 +12,9 @@ from conftest import Api, Headers
 from helpers import ManualClock, body, created
 
 from lifecycle.api.idempotency import Outcome, Submission, record
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.views import lead_json, timeline_entry
 from lifecycle.domain.errors import ValidationFailed
-from lifecycle.views import lead_json, timeline_entry
 
 
 def keyed(headers: Headers, key: str) -> Headers:

@@ -11,7 +11,7 @@ from api_support import new_lead
 from conftest import Api, ApiFactory, Headers
 from helpers import body, created
 
-from lifecycle import activities as act
+from lifecycle.app import activities as act
 
 POISON = {"NUL": "%00", "escape": "%1B", "zero-width space": "%E2%80%8B", "bidi": "%E2%80%AE"}
 BAD_TIMES = [

@@ -16,8 +16,8 @@ from conftest import Api, ApiFactory, Headers
 from helpers import body, created, damage
 from structlog.testing import capture_logs
 
-from lifecycle.application import LeadLedger
-from lifecycle.db import read_model_engine
+from lifecycle.app.ledger import LeadLedger
+from lifecycle.storage.db import read_model_engine
 
 SEQ = 3  # created (1), assigned (2), touched (3), attempted (4): a middle event
 PROBLEM = {"deleted": f"seq {SEQ} is missing (seq {SEQ + 1} follows seq {SEQ - 1})",

@@ -25,9 +25,9 @@ from api_support import run_cli
 from conftest import Api, ApiFactory
 from helpers import body, created, json_logs
 
-from lifecycle import outage
-from lifecycle.db import read_model_engine
-from lifecycle.locks import write_gate
+from lifecycle.storage import outage
+from lifecycle.storage.db import read_model_engine
+from lifecycle.storage.locks import write_gate
 
 ROUTES = [
     ("POST", "/v1/leads", created()),

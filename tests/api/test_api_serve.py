@@ -16,7 +16,7 @@ from api_support import Served, run_cli
 from helpers import body, created
 
 from lifecycle.cli.common import cores
-from lifecycle.niceness import BACKGROUND_NICENESS
+from lifecycle.runtime.niceness import BACKGROUND_NICENESS
 
 pytestmark = pytest.mark.slow
 

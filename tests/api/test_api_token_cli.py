@@ -10,7 +10,7 @@ import pytest
 from api_support import run_cli
 
 from lifecycle.api.tokens import TokenStore
-from lifecycle.db import read_model_engine
+from lifecycle.storage.db import read_model_engine
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from api_support import Served, run_cli
 from helpers import created
 from test_serve_processes import descendants
 
-from lifecycle import outage
+from lifecycle.storage import outage
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""`lifecycle serve`'s processes live and die together (`lifecycle.lifeline`).
+"""`lifecycle serve`'s processes live and die together (`lifecycle.runtime.lifeline`).
 
 Real processes: a `serve --workers 2` on SQLite killed with SIGKILL, and small parent/child
 pairs for the ways a worker learns that its parent is gone.
@@ -123,7 +123,7 @@ time.sleep(60)
 """
 CHILD = """
 import os, signal, sys, time
-from lifecycle.lifeline import bind_to_parent
+from lifecycle.runtime.lifeline import bind_to_parent
 how = bind_to_parent(os.getppid(){extra}, use_prctl={prctl})
 with open({report!r}, "w") as report:
     report.write(how)

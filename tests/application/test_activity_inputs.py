@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from helpers import DEFAULT_BODIES, body, created
 
-from lifecycle.activities import CLIENT_ACTIVITIES, Activity, parse_activity
+from lifecycle.app.activities import CLIENT_ACTIVITIES, Activity, parse_activity
 from lifecycle.domain.errors import ValidationFailed
 
 MODELS = {model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]

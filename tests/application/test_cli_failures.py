@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from lifecycle import logs
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.cli import build_parser, main
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere"

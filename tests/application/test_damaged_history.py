@@ -9,9 +9,9 @@ import pytest
 from helpers import damage, given_lead
 from sqlalchemy import Engine, text
 
-from lifecycle.application import LeadLedger
-from lifecycle.db import read_model_engine
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.errors import IntegrityFailed
+from lifecycle.storage.db import read_model_engine
 
 
 @pytest.fixture

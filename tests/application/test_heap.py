@@ -1,4 +1,4 @@
-"""The start-up heap is frozen out of the garbage collector (`lifecycle.heap`)."""
+"""The start-up heap is frozen out of the garbage collector (`lifecycle.runtime.heap`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lifecycle.heap import freeze_startup_heap
+from lifecycle.runtime.heap import freeze_startup_heap
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from helpers import ManualClock
 
-from lifecycle.application import LeadLedger
-from lifecycle.importer import run_import
+from lifecycle.app.importer import run_import
+from lifecycle.app.ledger import LeadLedger
 
 
 def jsonl(*lines: object) -> list[bytes]:

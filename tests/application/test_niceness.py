@@ -1,4 +1,4 @@
-"""Background threads of `serve --workers N` run at a lower priority (`lifecycle.niceness`)."""
+"""Background threads of `serve --workers N` run at a lower priority (`runtime.niceness`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from lifecycle.niceness import lower_this_thread
+from lifecycle.runtime.niceness import lower_this_thread
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are Linux's")
 

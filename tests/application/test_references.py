@@ -2,7 +2,7 @@ from uuid import uuid4
 
 from helpers import given_lead
 
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 
 
 def test_an_external_id_shaped_like_a_uuid_finds_its_lead(memory_ledger: LeadLedger) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers import created
 
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.errors import Unavailable
 from lifecycle.domain.lead import Lead
 

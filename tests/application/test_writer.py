@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from helpers import ACTOR, body, given_lead, types_of
 
-from lifecycle import activities
-from lifecycle.application import Batch, LeadLedger
+from lifecycle.app import activities
+from lifecycle.app.ledger import Batch, LeadLedger
+from lifecycle.app.writer import GroupWriter
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.lead import Lead
-from lifecycle.writer import GroupWriter
 
 
 @pytest.fixture

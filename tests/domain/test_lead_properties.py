@@ -16,12 +16,12 @@ from helpers import ManualClock, created
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.application import LeadLedger, fold_as_of
+from lifecycle.app.ledger import LeadLedger, fold_as_of
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.lead import Lead
 from lifecycle.domain.rules import Rulebook
 from lifecycle.domain.values import Outcome, Stage
-from lifecycle.store import persistence_env
+from lifecycle.storage.store import persistence_env
 
 START = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
 TIMER_TYPES = {"auto_nurtured", "sla_breached", "escalated", "opt_out_expired"}
@@ -230,5 +230,5 @@ def run_example(url: str, example_steps: list[Step], contact: dict[str, Any]) ->
 def test_any_sequence_of_activities_keeps_the_lead_consistent_and_replays_to_the_same_state(
     tmp_path_factory: pytest.TempPathFactory, example_steps: list[Step], contact: dict[str, Any]
 ) -> None:
-    database = tmp_path_factory.mktemp("example") / "lifecycle.db"
+    database = tmp_path_factory.mktemp("example") / "lifecycle.storage.db"
     run_example(f"sqlite:///{database}", example_steps, contact)

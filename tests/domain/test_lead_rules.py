@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from helpers import ManualClock, given_lead, refused, types_of, when
 
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.rules import Rulebook
 
 ROUTING = Rulebook().routing

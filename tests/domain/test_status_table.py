@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import given_lead, refused, types_of, when
 
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 
 RW, OP, PR, QU = "raw", "open", "progressing", "qualified"
 UQ, NU, BD = "unqualified", "nurture", "bad_data"

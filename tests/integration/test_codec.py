@@ -17,11 +17,11 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Mapper
 from helpers import given_lead, when
 
-from lifecycle.application import LeadLedger
-from lifecycle.codec import TypedMapper, UnreadableEvent, schema_of
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.lead import Lead
 from lifecycle.domain.values import Policy, Region, Stage, Status
-from lifecycle.store import transcoder
+from lifecycle.storage.codec import TypedMapper, UnreadableEvent, schema_of
+from lifecycle.storage.store import transcoder
 
 WON = ("assigned", "attempted", "responded", "qualified", "passed", "accepted",
        "opportunity_created", "won")  # fmt: skip
@@ -49,7 +49,7 @@ def test_every_event_of_a_won_lead_reads_back_equal_with_its_types(ledger: LeadL
     when(ledger, lead, "touched", kind="webinar", content="guide")
     recorded = ledger.lead_events(UUID(lead))
 
-    fresh = LeadLedger(ledger.env)  # no cache: every event decoded from storage
+    fresh = LeadLedger(ledger.env, ledger.clock)  # no cache: every event decoded from storage
     try:
         read = fresh.lead_events(UUID(lead))
     finally:

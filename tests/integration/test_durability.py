@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from lifecycle.application import LeadLedger
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.requests import Answer
-from lifecycle.locks import write_gate
+from lifecycle.storage.locks import write_gate
 
 LedgerFactory = Callable[..., LeadLedger]
 
@@ -45,7 +45,7 @@ def flushes(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> list[tuple[str,
         seen.append((str(Path(f"/proc/self/fd/{descriptor}").readlink()), free))
         real(descriptor)
 
-    monkeypatch.setattr("lifecycle.store.os.fdatasync", fdatasync)
+    monkeypatch.setattr("lifecycle.storage.store.os.fdatasync", fdatasync)
     return seen
 
 
@@ -90,7 +90,7 @@ def test_postgres_commits_are_left_as_they_are(
     postgres_url: str, make_ledger: LedgerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    monkeypatch.setattr("lifecycle.store.os.fdatasync", calls.append)
+    monkeypatch.setattr("lifecycle.storage.store.os.fdatasync", calls.append)
     ledger = make_ledger(postgres_url)
 
     ledger.submit(None, CREATED, "test")

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import pytest
 from helpers import ManualClock, body, given_lead, types_of, when
 
-from lifecycle.application import LeadLedger, Recorded
+from lifecycle.app.ledger import LeadLedger, Recorded
 from lifecycle.domain.errors import NotFound
-from lifecycle.store import persistence_env
+from lifecycle.storage.store import persistence_env
 
 T = TypeVar("T")
 Opener = Callable[..., LeadLedger]  # the make_ledger fixture

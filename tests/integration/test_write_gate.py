@@ -13,9 +13,9 @@ from sqlalchemy import text
 
 from lifecycle.api.tokens import TokenStore
 from lifecycle.bootstrap import Settings, build
-from lifecycle.db import read_model_engine, reading
-from lifecycle.locks import write_gate
 from lifecycle.projections.reports import build_report
+from lifecycle.storage.db import read_model_engine, reading
+from lifecycle.storage.locks import write_gate
 
 HOLD = 0.4
 
@@ -51,7 +51,8 @@ def test_the_gate_excludes_other_processes(tmp_path: Path):
     database = str(tmp_path / "a.db")
     with subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from lifecycle.locks import write_gate; g = write_gate(sys.argv[1]);"
+         "import sys, time; from lifecycle.storage.locks import write_gate; "
+         "g = write_gate(sys.argv[1]);"
          "g.acquire(); print('held', flush=True); time.sleep(float(sys.argv[2])); g.release()",
          database, str(HOLD)],
         stdout=subprocess.PIPE, text=True,
@@ -140,7 +141,7 @@ def test_reports_tokens_and_positions_are_read_while_a_writer_holds_the_lock(tmp
     try:
         with gate, services.engine.begin():  # a writer in the middle of its transaction
             started = time.monotonic()
-            build_report("funnel", services.engine, services.rules)
+            build_report("funnel", services.engine, services.rules, services.clock())
             caller = tokens.caller(token)
             reached = services.runner.reached(list(services.runner.projections))
             waited = time.monotonic() - started

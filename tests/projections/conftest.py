@@ -9,10 +9,10 @@ import pytest
 from helpers import ManualClock
 from stories import Reports, Story
 
-from lifecycle.application import LeadLedger
-from lifecycle.db import read_model_engine
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.projections.catalog import read_models
 from lifecycle.projections.runner import ProjectionRunner
+from lifecycle.storage.db import read_model_engine
 
 
 @pytest.fixture
@@ -29,7 +29,9 @@ def story(ledger: LeadLedger) -> Story:
 @pytest.fixture
 def runner(database_url: str, ledger: LeadLedger) -> Iterator[ProjectionRunner]:
     engine = read_model_engine(database_url)
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, read_models(ledger.rules))
+    runner = ProjectionRunner(
+        ledger.recorder, ledger.mapper, engine, read_models(ledger.rules), clock=ledger.clock
+    )
     runner.create_tables()
     yield runner
     engine.dispose()

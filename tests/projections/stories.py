@@ -14,8 +14,8 @@ from typing import Any
 
 from helpers import DEFAULT_BODIES, ManualClock, created
 
-from lifecycle.activities import parse_activity
-from lifecycle.application import LeadLedger
+from lifecycle.app.activities import parse_activity
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.values import Policy
 from lifecycle.projections.reports import build_report
 from lifecycle.projections.runner import ProjectionRunner
@@ -77,5 +77,6 @@ class Reports:
     def __call__(self, name: str, **options: Any) -> dict[str, Any]:
         """The report after catching up, judged at the clock's time unless `now` is given."""
         self.runner.catch_up()
-        options.setdefault("now", self.clock.now())
-        return build_report(name, self.runner.engine, self.ledger.rules, **options)
+        return build_report(
+            name, self.runner.engine, self.ledger.rules, self.clock.now(), **options
+        )

@@ -26,14 +26,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from lifecycle.application import LeadLedger
-from lifecycle.db import read_model_engine
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
 from lifecycle.projections.catalog import read_models
 from lifecycle.projections.reports import build_report
 from lifecycle.projections.runner import Partition, ProjectionRunner
-from lifecycle.store import persistence_env
+from lifecycle.storage.db import read_model_engine
+from lifecycle.storage.store import persistence_env
 
 START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 POSTGRES = os.environ.get(
@@ -122,7 +122,9 @@ def services(url: str, clock: ManualClock, **runner_options: Any) -> Iterator[Pr
     ledger = LeadLedger(persistence_env(url), rules=Rulebook(), clock=clock.now)
     engine = read_model_engine(url)
     models = read_models()
-    runner = ProjectionRunner(ledger.recorder, ledger.mapper, engine, models, **runner_options)
+    runner = ProjectionRunner(
+        ledger.recorder, ledger.mapper, engine, models, **runner_options, clock=ledger.clock
+    )
     runner.create_tables()
     try:
         yield runner
@@ -178,17 +180,17 @@ def every_report(runner: ProjectionRunner, now: datetime) -> dict[str, Any]:
     rules, engine = Rulebook(), runner.engine
     period = {"start": START, "end": START + timedelta(days=20), "now": now}
     reports = {
-        "funnel": build_report("funnel", engine, rules, now=now, group_by="source"),
-        "funnel-owner": build_report("funnel", engine, rules, group_by="owner", **period),
-        "status": build_report("status", engine, rules, now=now),
-        "sla": build_report("sla", engine, rules, now=now),
-        "activity": build_report("activity", engine, rules, now=now),
-        "time-in-status": build_report("time-in-status", engine, rules, **period),
+        "funnel": build_report("funnel", engine, rules, now, group_by="source"),
+        "funnel-owner": build_report("funnel", engine, rules, now, group_by="owner", **period),
+        "status": build_report("status", engine, rules, now),
+        "sla": build_report("sla", engine, rules, now),
+        "activity": build_report("activity", engine, rules, now),
+        "time-in-status": build_report("time-in-status", engine, rules, now, **period),
         "plan": build_report(
             "plan",
             engine,
             rules,
-            now=now,
+            now,
             revenue_goal="50000",
             deal_size="5000",
             conversion_rate="0.5",
@@ -197,7 +199,7 @@ def every_report(runner: ProjectionRunner, now: datetime) -> dict[str, Any]:
     for model in ("first_touch", "w_shaped", "time_decay"):
         for goal in ("mql", "customer"):
             reports[f"attribution-{model}-{goal}"] = build_report(
-                "attribution", engine, rules, now=now, model=model, goal=goal
+                "attribution", engine, rules, now, model=model, goal=goal
             )
     return reports
 
@@ -284,7 +286,7 @@ def test_a_crash_in_the_middle_of_a_batch_leaves_nothing_behind(engine, crashing
             crashing_runner = ProjectionRunner(
                 runner.recorder, runner.mapper, runner.engine,
                 [CrashingOnce(p) if p.name == crashing else p for p in read_models()],
-                batch_size=6,
+                batch_size=6, clock=runner.clock
             )  # fmt: skip
             with pytest.raises(Crash):
                 crashing_runner.catch_up()

@@ -40,12 +40,14 @@ def history(story, leads=3):
 def test_projections_at_different_positions_each_get_every_event_once(story, ledger, runner):
     history(story, leads=2)
     early = Recording("early")
-    plain = ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, [early], batch_size=3)
+    plain = ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, [early], batch_size=3, clock=ledger.clock
+    )
     assert plain.catch_up() == 8
     history(story, leads=2)
     late = Recording("late")
     both = ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, [early, late],
-                            batch_size=3)  # fmt: skip
+                            batch_size=3, clock=ledger.clock)  # fmt: skip
     assert both.catch_up() == 8 + 16  # the new events for one, all of them for the other
     assert early.seen == late.seen
     assert len({position for position, _, _ in late.seen}) == len(late.seen) == 16
@@ -56,7 +58,9 @@ def test_projections_at_different_positions_each_get_every_event_once(story, led
 def test_only_lead_events_reach_projections_with_their_lead_id(story, ledger, runner):
     (lead_id,) = history(story, leads=1)
     seen = Recording("seen")
-    ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, [seen]).catch_up()
+    ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, [seen], clock=ledger.clock
+    ).catch_up()
     assert [kind for _, _, kind in seen.seen] == ["created", "assigned", "touched", "attempted"]
     assert {lead for _, lead, _ in seen.seen} == {lead_id}
     assert ledger.recorder.max_notification_id() > seen.seen[-1][0] - 1  # email keys skipped
@@ -73,9 +77,13 @@ def test_rebuilding_one_projection_leaves_the_others_alone(story, runner):
 def test_reading_the_log_directly_gives_the_events_the_recorder_gives(story, ledger, runner):
     history(story)
     direct = Recording("direct")
-    ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, [direct]).catch_up()
+    ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, [direct], clock=ledger.clock
+    ).catch_up()
     through = Recording("through")
-    slow = ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, [through])
+    slow = ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, [through], clock=ledger.clock
+    )
     slow._log = None  # as for a recorder in another database
     slow.catch_up()
     assert runner._log is not None
@@ -120,7 +128,9 @@ def test_tables_of_an_older_release_are_replaced_and_rebuilt(story, ledger, runn
         conn.execute(text("DROP TABLE touches"))
         old = Table("touches", MetaData(), Column("lead_id", String(36)), Column("n", Integer))
         old.create(conn)
-    again = ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, read_models())
+    again = ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, read_models(), clock=ledger.clock
+    )
     again.create_tables()
     assert again.position("touches") == 0
     assert again.position("lead_facts") > 0
@@ -171,7 +181,9 @@ def test_a_batch_computed_while_another_runner_moved_is_redone_not_applied_twice
                 conn.execute(table.delete())
         conn.execute(text("UPDATE projection_positions SET position = 0"))
     racing = [Racing(p, runner) for p in read_models()]
-    racer = ProjectionRunner(runner.recorder, runner.mapper, runner.engine, racing, batch_size=5)
+    racer = ProjectionRunner(
+        runner.recorder, runner.mapper, runner.engine, racing, batch_size=5, clock=runner.clock
+    )
     racer.catch_up()
     assert sum(p.raced for p in racing) > 0  # the rival did apply batches meanwhile
     assert every_row(runner) == expected

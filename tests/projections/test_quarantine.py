@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
 from lifecycle import logs
-from lifecycle.activities import Created
+from lifecycle.app.activities import Created
 from lifecycle.cli import main
 from lifecycle.cli.serve import CatchUpLoop
 from lifecycle.projections.catalog import read_models
@@ -214,7 +214,8 @@ def test_a_failing_projection_quarantines_only_for_itself(story, ledger, runner)
     first, poisoned, last = three_leads(story)
     failing = Failing("failing", poisoned, KeyError("a bug"))
     both = ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine,
-                            [failing, *read_models(ledger.rules)], batch_size=4)  # fmt: skip
+                            [failing, *read_models(ledger.rules)], batch_size=4,
+                            clock=ledger.clock)  # fmt: skip
     both.create_tables()
     both.catch_up()
     assert held(both) == {("failing", poisoned, "created")}
@@ -226,7 +227,9 @@ def test_a_database_failure_quarantines_nothing_and_moves_no_position(story, led
     _, poisoned, _ = three_leads(story)
     down = OperationalError("SELECT 1", {}, Exception("connection refused"))
     failing = Failing("failing", poisoned, down)
-    alone = ProjectionRunner(ledger.recorder, ledger.mapper, runner.engine, [failing])
+    alone = ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, [failing], clock=ledger.clock
+    )
     alone.create_tables()
     with pytest.raises(OperationalError):
         alone.catch_up()
@@ -237,7 +240,9 @@ def test_a_database_failure_quarantines_nothing_and_moves_no_position(story, led
 def test_the_catch_up_loop_logs_a_database_outage_once_and_its_end_once(ledger, runner):
     unreachable = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
                                 connect_args={"connect_timeout": 1})  # fmt: skip
-    down = ProjectionRunner(ledger.recorder, ledger.mapper, unreachable, read_models())
+    down = ProjectionRunner(
+        ledger.recorder, ledger.mapper, unreachable, read_models(), clock=ledger.clock
+    )
     loop = CatchUpLoop(down, interval=0.01, max_backoff=0.05)
     with capture_logs() as logs:
         loop.start()
@@ -261,5 +266,6 @@ def test_every_report_has_warnings_empty_when_healthy(story, runner, report):
     three_leads(story)
     for name in ("funnel", "status", "sla", "activity", "time-in-status", "attribution"):
         assert report(name)["warnings"] == []
-    assert build_report("plan", runner.engine, report.ledger.rules, revenue_goal="1000",
+    assert build_report("plan", runner.engine, report.ledger.rules, report.clock.now(),
+                        revenue_goal="1000",
                         deal_size="10", conversion_rate="0.5")["warnings"] == []  # fmt: skip

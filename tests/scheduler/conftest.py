@@ -10,11 +10,11 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Engine, select
 
-from lifecycle.application import LeadLedger
-from lifecycle.db import read_model_engine
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.projections.runner import ProjectionRunner
 from lifecycle.scheduler.deadlines import DeadlinesProjection, deadlines
 from lifecycle.scheduler.tick import tick
+from lifecycle.storage.db import read_model_engine
 
 Row = tuple[UUID, str, datetime]
 
@@ -58,6 +58,7 @@ def make_timers(make_ledger: Callable[..., LeadLedger]) -> Iterator[TimersFactor
             engine,
             [DeadlinesProjection()],
             batch_size=50,  # several batches even in small tests
+            clock=ledger.clock,
         )
         runner.create_tables()
         return Timers(ledger, runner)

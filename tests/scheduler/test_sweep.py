@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -55,7 +56,7 @@ def test_a_failing_tick_is_logged_and_the_next_run_retries(
 
 
 def test_the_sweep_is_one_coalescing_interval_job_in_memory() -> None:
-    scheduler = build_sweep(lambda: 0, interval=15)
+    scheduler = build_sweep(lambda: 0, datetime(2026, 1, 5, tzinfo=UTC), interval=15)
     scheduler.start(paused=True)  # jobs get their defaults when the scheduler starts
     try:
         [job] = scheduler.get_jobs()
@@ -72,7 +73,7 @@ def test_the_sweep_is_one_coalescing_interval_job_in_memory() -> None:
 
 
 def test_the_sweep_starts_and_stops(timers: Timers, clock: ManualClock) -> None:
-    scheduler = build_sweep(sweep_job(timers, clock.now), interval=3600)
+    scheduler = build_sweep(sweep_job(timers, clock.now), clock.now(), interval=3600)
     scheduler.start(paused=True)  # paused: the job never runs in this test
     assert scheduler.running
 
@@ -83,7 +84,7 @@ def test_the_sweep_starts_and_stops(timers: Timers, clock: ManualClock) -> None:
 
 def test_the_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="interval"):
-        build_sweep(lambda: 0, interval=0)
+        build_sweep(lambda: 0, datetime(2026, 1, 5, tzinfo=UTC), interval=0)
 
 
 def test_scheduler_run_stops_cleanly_on_sigterm(

@@ -156,7 +156,9 @@ def test_tick_refuses_a_naive_time(timers: Timers) -> None:
 
 
 def test_tick_needs_a_runner_with_the_deadlines_projection(timers: Timers) -> None:
-    runner = ProjectionRunner(timers.ledger.recorder, timers.ledger.mapper, timers.engine, [])  # type: ignore[arg-type]
+    runner = ProjectionRunner(
+        timers.ledger.recorder, timers.ledger.mapper, timers.engine, [], clock=timers.ledger.clock
+    )  # type: ignore[arg-type]
     parts = type("Parts", (), {"ledger": timers.ledger, "runner": runner})()
 
     with pytest.raises(RuntimeError, match="DeadlinesProjection"):

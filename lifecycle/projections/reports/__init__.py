@@ -1,7 +1,8 @@
 """The closed-loop reports: one entry point for the CLI and the HTTP API.
 
-`build_report(name, engine, rules, **options)` reads the read models (it does not catch them
-up: the caller decides how fresh they must be) and returns the report as plain JSON data.
+`build_report(name, engine, rules, asked_at, **options)` reads the read models (it does not
+catch them up: the caller decides how fresh they must be) and returns the report as plain
+JSON data.
 Options: `start`/`from`, `end`/`to` (times, on `occurred_at`), `group_by`, `now`, and per
 report `model`, `goal` (attribution), `per_lead` (time-in-status) and the plan's numbers.
 A bad or inapplicable option raises `ValidationFailed`. Every report has `warnings`: empty
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ...db import reading
 from ...domain.errors import ValidationFailed
 from ...domain.rules import Rulebook
+from ...storage.db import reading
 from .. import quarantine
 from . import activity, attribution, funnel, plan, sla, status, time_in_status
 from .options import Options, Spec, parse
@@ -44,13 +46,17 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def build_report(name: str, engine: Engine, rules: Rulebook, **options: Any) -> dict[str, Any]:
+def build_report(
+    name: str, engine: Engine, rules: Rulebook, asked_at: datetime, **options: Any
+) -> dict[str, Any]:
+    """The report `name` as JSON, asked at `asked_at` (the caller's clock), which is its `now`
+    unless the options give one."""
     report = REPORTS.get(name)
     if report is None:
         raise ValidationFailed(
             f"no report named {name!r}", fields={"name": "one of " + ", ".join(REPORTS)}
         )
-    parsed = parse(report.spec, options)
+    parsed = parse(report.spec, options, asked_at)
     with reading(engine) as conn:
         built = report.build(conn, rules, parsed)
         # One snapshot: the warnings describe the rows the report was read from.

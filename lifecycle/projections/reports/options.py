@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,13 +33,13 @@ class PlanInputs:
     mqls_per_rep_week: float = 8.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
+    now: datetime  # the time of the question: deadlines and current stays are judged at it
     period: Period = field(default_factory=Period)
     group_by: str | None = None
     model: Model = Model.FIRST_TOUCH
     goal: str = "customer"
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     per_lead: bool = True
     plan: PlanInputs | None = None
 
@@ -53,8 +53,10 @@ class Spec:
     accepts: frozenset[str] = frozenset()
 
 
-def parse(spec: Spec, given: Mapping[str, Any]) -> Options:
-    """Options from keyword values; None means "not given". Refuses what the report ignores."""
+def parse(spec: Spec, given: Mapping[str, Any], asked_at: datetime) -> Options:
+    """Options from keyword values; None means "not given". Refuses what the report ignores.
+
+    `asked_at` is when the question is asked (the caller's clock): `now` unless given."""
     values = {key: value for key, value in given.items() if value is not None}
     values["start"] = values.pop("from", values.get("start"))
     values["end"] = values.pop("to", values.get("end"))
@@ -78,7 +80,7 @@ def parse(spec: Spec, given: Mapping[str, Any]) -> Options:
         group_by=group_by,
         model=_choice(values, "model", Model, Model.FIRST_TOUCH),
         goal=_goal(values),
-        now=_time(values, "now") or datetime.now(UTC),
+        now=_time(values, "now") or asked_at,
         per_lead=_flag(values.get("per_lead", True)),
         plan=_plan(values) if "revenue_goal" in spec.accepts else None,
     )

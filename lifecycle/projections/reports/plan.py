@@ -40,7 +40,9 @@ def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]
     weeks = _weeks(conn, options)
     if weeks is None:
         return result
-    actual = funnel.build(conn, rules, Options(period=options.period)).get("total", {})
+    actual = funnel.build(conn, rules, Options(period=options.period, now=options.now)).get(
+        "total", {}
+    )
     share = min(weeks / inputs.weeks, 1.0) if inputs.weeks else 1.0
     result["actuals"] = {
         **options.period.as_dict(),

@@ -33,7 +33,7 @@ import signal
 import sys
 import threading
 
-from .logs import get_logger
+from ..logs import get_logger
 
 PARENT_PID = "LIFECYCLE_SERVE_PARENT_PID"  # set by `serve` for the workers it starts
 POLL_SECONDS = 0.5

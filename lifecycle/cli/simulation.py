@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .application import LeadLedger
-from .domain.errors import LifecycleError
+from ..app.ledger import LeadLedger
+from ..domain.errors import LifecycleError
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday
 

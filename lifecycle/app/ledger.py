@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,17 +31,16 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from . import activities as act
-from .codec import TypedMapper, UnreadableEvent
-from .domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
-from .domain.errors import Conflict, IntegrityFailed, NotFound, Unavailable, ValidationFailed
-from .domain.inputs import check_text, normalize_email
-from .domain.lead import ContactDetails, Lead, Touch
-from .domain.rules import Context, Rulebook
-from .domain.values import Policy, TouchKind
-from .locks import sqlite_file_fault, write_gate
-from .logs import get_logger
-from .store import (
+from ..domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
+from ..domain.errors import Conflict, IntegrityFailed, NotFound, Unavailable, ValidationFailed
+from ..domain.inputs import check_text, normalize_email
+from ..domain.lead import ContactDetails, Lead, Touch
+from ..domain.rules import Context, Rulebook
+from ..domain.values import Policy, TouchKind
+from ..logs import get_logger
+from ..storage.codec import TypedMapper, UnreadableEvent
+from ..storage.locks import sqlite_file_fault, write_gate
+from ..storage.store import (
     bound_waits,
     create_probe,
     flush_after_commit,
@@ -50,15 +49,12 @@ from .store import (
     transcoder,
     write_probe,
 )
+from . import activities as act
 
 T = TypeVar("T")
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 12
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -75,9 +71,7 @@ class LeadLedger(Application[UUID]):
 
     name = "LeadLedger"
 
-    def __init__(
-        self, env: dict[str, str], rules: Rulebook | None = None, clock: Clock = system_clock
-    ) -> None:
+    def __init__(self, env: dict[str, str], clock: Clock, rules: Rulebook | None = None) -> None:
         self._database: Path | None = None  # a SQLite file: set by construct_factory
         super().__init__(env)
         self.rules = rules or Rulebook()
@@ -113,10 +107,10 @@ class LeadLedger(Application[UUID]):
         through the write gate too), as a save would: `Unavailable` if that fails the way
         a save would fail. A readiness check (`api.health`)."""
         if self._gate is None:
-            write_probe(self.recorder)
+            write_probe(self.recorder, self.clock())
             return
         with self._file_faults(), self._gate:
-            write_probe(self.recorder)
+            write_probe(self.recorder, self.clock())
 
     @contextmanager
     def _file_faults(self) -> Iterator[None]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from .domain.lead import Lead
+from ..domain.lead import Lead
 
 
 def utc(moment: datetime | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -33,8 +33,8 @@ from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection, SQLi
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
+from ..domain.values import ALL_ENUMS
 from . import outage
-from .domain.values import ALL_ENUMS
 from .locks import sqlite_file, write_gate
 
 _TYPE, _DATA = "_type_", "_data_"
@@ -164,7 +164,7 @@ def _engine_env(database_url: str) -> dict[str, str]:
             else ""
         )
         if not path:
-            msg = f"a SQLite URL looks like sqlite:///lifecycle.db, not {database_url!r}"
+            msg = f"a SQLite URL looks like sqlite:///lifecycle.storage.db, not {database_url!r}"
             raise ValueError(msg)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -184,7 +184,7 @@ def _engine_env(database_url: str) -> dict[str, str]:
             "POSTGRES_CONNECT_TIMEOUT": str(outage.POOL_TIMEOUT),  # the pool's checkout wait
             "POSTGRES_LOCK_TIMEOUT": str(outage.LOCK_TIMEOUT),
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(outage.IDLE_IN_TRANSACTION_TIMEOUT),
-            "APPLICATION_RECORDER_TOPIC": "lifecycle.store:BoundedPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": "lifecycle.storage.store:BoundedPostgresRecorder",
             "POSTGRES_POOL_SIZE": "2",  # connections opened up front; more on demand
             "POSTGRES_MAX_OVERFLOW": "18",
         }
@@ -324,9 +324,10 @@ def create_probe(recorder: Any) -> None:
             )
 
 
-def write_probe(recorder: Any) -> None:
-    """Writes the probe row in a transaction of the recorder's own, as an append writes."""
-    at = datetime.now(UTC).isoformat()
+def write_probe(recorder: Any, now: datetime) -> None:
+    """Writes the probe row (`now`) in a transaction of the recorder's own, as an append
+    writes."""
+    at = now.isoformat()
     if isinstance(recorder, SQLiteAggregateRecorder):
         with recorder.datastore.transaction(commit=True) as cursor:
             cursor.execute(f"INSERT OR REPLACE INTO {PROBE_TABLE} (id, at) VALUES (1, ?)", (at,))

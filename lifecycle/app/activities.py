@@ -27,10 +27,10 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticError
 
-from .domain.errors import ValidationFailed
-from .domain.inputs import check_text, check_time, normalize_email
-from .domain.machine import TIMER_ACTIVITIES
-from .domain.values import Channel, ContactChannel, Region, TouchKind
+from ..domain.errors import ValidationFailed
+from ..domain.inputs import check_text, check_time, normalize_email
+from ..domain.machine import TIMER_ACTIVITIES
+from ..domain.values import Channel, ContactChannel, Region, TouchKind
 
 
 def _iso_text(value: Any) -> Any:

@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 
+from ..domain.errors import LifecycleError, ValidationFailed
+from ..domain.lead import ContactDetails
+from ..logs import get_logger
 from . import activities as act
-from .application import Batch, LeadLedger
-from .domain.errors import LifecycleError, ValidationFailed
-from .domain.lead import ContactDetails
-from .logs import get_logger
+from .ledger import Batch, LeadLedger
 
 REFERENCE_KEYS = ("lead_id", "external_id", "email")
 log = get_logger(__name__)

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from . import outage
-from .application import Batch, LeadLedger
-from .logs import get_logger
+from ..logs import get_logger
+from ..storage import outage
+from .ledger import Batch, LeadLedger
 
 T = TypeVar("T")
 log = get_logger(__name__)
