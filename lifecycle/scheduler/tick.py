@@ -53,15 +53,18 @@ class Due(NamedTuple):
 
 
 def tick(
-    parts: TickParts, now: datetime, limit: int | None = None, chunk: int = DEFAULT_CHUNK
+    parts: TickParts, due_by: datetime, limit: int | None = None, chunk: int = DEFAULT_CHUNK
 ) -> int:
-    """Fires the timers due by `now` (at most `limit` deadlines, earliest first).
+    """Fires the timers due by `due_by` (at most `limit` deadlines, earliest first).
 
-    Returns how many timer events were recorded. `now` is normally the ledger's clock; an
-    earlier `now` fires only what was due by then, a later one nothing beyond the clock.
+    Returns how many timer events were recorded. Two times, each with one meaning: `due_by`
+    chooses the deadlines (the sweep passes the clock's now; `tick --now T` an earlier T), and
+    the events are recorded at the ledger's clock, as every command's are, so a timer fired
+    by an earlier `due_by` is never dated before it was recorded, and one due after the
+    ledger's clock does not fire.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"tick needs an aware time, got naive {now.isoformat()}")
+    if due_by.tzinfo is None or due_by.utcoffset() is None:
+        raise ValueError(f"tick needs an aware time, got naive {due_by.isoformat()}")
     _check_runs_deadlines(parts.runner)
     parts.runner.catch_up(NAME)  # everything recorded so far is in the table
     fired = 0
@@ -70,7 +73,7 @@ def tick(
     engine = parts.runner.engine
     while remaining is None or remaining > 0:
         size = chunk if remaining is None else min(chunk, remaining)
-        with _claimed(engine, now, after, size) as rows:
+        with _claimed(engine, due_by, after, size) as rows:
             if not rows:
                 break
             fired += fire_chunk(parts.ledger, rows)
@@ -100,7 +103,7 @@ def fire_chunk(ledger: LeadLedger, rows: Sequence[Due]) -> int:
 def _fire_rows(batch: Batch, rows: Sequence[Due]) -> int:
     """Fires each row on its lead; counts the timer events recorded (earlier ones included).
 
-    The tick's `now` chose the rows; the lead is told the ledger's time, which is when the
+    The tick's `due_by` chose the rows; the lead is told the ledger's time, which is when the
     events are recorded (their `recorded_at`) and which a timer must have reached to fire.
     """
     recorded = 0
