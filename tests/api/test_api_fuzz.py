@@ -48,6 +48,8 @@ LEAD = {"type": "created", "email": "fuzz@example.com", "external_id": "fuzz-lea
 HOSTILE_TEXT = [value.text for value in VALUES]
 # A URL cannot carry a lone surrogate (the client cannot encode it; the sweep sends its bytes).
 URL_TEXT = [text for text in HOSTILE_TEXT if not any("\ud800" <= c <= "\udfff" for c in text)]
+# An empty path parameter (or one with a slash) addresses another route, not this one's.
+PATH_TEXT = [text for text in URL_TEXT if text and "/" not in text]
 HOSTILE_SCALARS = [*EXTREME_NUMBERS, *EXTREME_TIMES, "NaN", "Infinity", True, None]
 
 
@@ -116,7 +118,7 @@ def install_hooks(schema: Any, refs: list[str]) -> None:
             name: st.sampled_from(refs) if name == "ref" else st.just(value)
             for name, value in parameters.items()
         }
-        return st.fixed_dictionaries(known).flatmap(maybe_tainted)
+        return st.fixed_dictionaries(known).flatmap(lambda path: maybe_tainted(path, PATH_TEXT))
 
 
 # --------------------------------------------------------------------------------- test
