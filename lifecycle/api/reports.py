@@ -42,6 +42,9 @@ Group = Literal["source", "campaign", "month", "owner", "region"]
 # Bounds that keep every stage count finite: the planner divides by each rate in turn.
 Rate = Annotated[Decimal | None, Query(ge=Decimal("0.0001"), le=1)]
 Money = Annotated[Decimal, Query(ge=Decimal("0.01"), le=Decimal("1e12"))]
+# At least 0.01 MQLs a rep-week: the reps needed stay a number (at most ~1e28 within the bounds
+# above); a smaller capacity once made the plan overflow (issue 14).
+Capacity = Annotated[float, Query(ge=0.01, le=10_000)]
 
 
 def _report(services: Services, name: str, **options: Any) -> Response:
@@ -120,7 +123,7 @@ def plan(
     deal_size: Money,
     conversion_rate: Rate = None,
     weeks: Annotated[int, Query(ge=1, le=520)] = 48,
-    mqls_per_rep_week: Annotated[float, Query(gt=0, le=10_000)] = 8,
+    mqls_per_rep_week: Capacity = 8,
     visitor_to_lead: Rate = None,
     lead_to_mql: Rate = None,
     mql_to_sql: Rate = None,

@@ -10,6 +10,11 @@ Staffing: `mqls_per_week = mqls / weeks`; `reps_needed = mqls_per_week / mqls_pe
 exact; `reps_to_hire` is `reps_needed` rounded up, computed in exact rational arithmetic over the
 decimal values given, so float noise (3.0000000000000004) never hires an extra rep.
 
+Every figure must be a number a client can read (a float holds at most about 1.8e308): a plan
+whose visitors or reps needed would be larger is refused (`ValueError`) instead of answered with
+a figure nobody can read. The HTTP API's bounds never get there; the CLI takes any positive
+value.
+
 Worked example (the seed's): a $100,000 goal, $1,000 deals and 50% at every stage need 100
 customers, 200 opportunities, 400 SQLs, 800 MQLs, 1,600 leads and 3,200 visitors; over 48 weeks
 that is 16.67 MQLs a week, 2.08 reps reviewing 8 MQLs a week each, so 3 reps to hire.
@@ -18,9 +23,12 @@ that is 16.67 MQLs a week, 2.08 reps reviewing 8 MQLs a week each, so 3 reps to 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from fractions import Fraction
+
+_LARGEST = Fraction(sys.float_info.max)  # the largest figure a float (and JSON reader) holds
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ def plan(
     leads = _needed(mqls, stage_rates.lead_to_mql)
     visitors = _needed(leads, stage_rates.visitor_to_lead)
     reps = Fraction(mqls, weeks) / Fraction(str(mqls_per_rep_week))
+    _require_representable(visitors, reps)
     return Plan(
         customers=customers,
         opportunities=opportunities,
@@ -125,3 +134,13 @@ def _require_weeks(weeks: int) -> None:
 def _require_capacity(mqls_per_rep_week: float) -> None:
     if not math.isfinite(mqls_per_rep_week) or mqls_per_rep_week <= 0:
         raise ValueError(f"mqls_per_rep_week must be a positive number, got {mqls_per_rep_week}")
+
+
+def _require_representable(visitors: int, reps: Fraction) -> None:
+    """Visitors are the largest count (every rate is at most 1) and every other figure is at
+    most one of the two: if both fit a float, the whole plan does."""
+    if visitors > _LARGEST or reps > _LARGEST:
+        raise ValueError(
+            "the plan is too large to compute: raise deal_size, the conversion rates or "
+            "mqls_per_rep_week, or lower revenue_goal"
+        )

@@ -137,3 +137,17 @@ def test_a_time_stored_out_of_range_by_an_earlier_release_leaves_everything_read
     assert timeline.json()["events"][0]["occurred_at"] == "0001-01-01T00:00:00+14:00"
     feed = api.client.get("/v1/events", headers=admin)
     assert feed.status_code == 200 and feed.json()["items"][0]["lead_id"] == lead_id
+
+
+@pytest.mark.parametrize("capacity", ["5e-324", "1e-300", "0.009"])
+def test_a_rep_capacity_below_a_hundredth_is_a_validation_error(
+    api: Api, admin: Headers, capacity: str
+):
+    """`mqls_per_rep_week=5e-324` once overflowed the reps needed: a 500 (issue 14)."""
+    plan = {"revenue_goal": "1000", "deal_size": "100", "conversion_rate": "0.5"}
+    answer = api.client.get("/v1/plan", params={**plan, "mqls_per_rep_week": capacity},
+                            headers=admin)  # fmt: skip
+    assert list(_problem(answer)) == ["mqls_per_rep_week"]
+    smallest = api.client.get("/v1/plan", params={**plan, "mqls_per_rep_week": "0.01"},
+                              headers=admin)  # fmt: skip
+    assert smallest.status_code == 200 and smallest.json()["reps_to_hire"] == 167

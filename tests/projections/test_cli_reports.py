@@ -80,6 +80,9 @@ def test_a_report_prints_readable_tables(history, run):
      ("report", "status", "--csv", "--section", "nope"),
      ("plan", "--revenue-goal", "1000", "--deal-size", "10", "--conversion-rate", "50"),
      ("plan", "--revenue-goal", "1000", "--deal-size", "10"),
+     # a plan no float holds: once an OverflowError, exit 1 (issue 14)
+     ("plan", "--revenue-goal", "1000", "--deal-size", "10", "--conversion-rate", "0.5",
+      "--mqls-per-rep-week", "5e-324"),
      ("projections", "rebuild", "nope")],
 )  # fmt: skip
 def test_bad_options_exit_2_with_the_error_json(history, run, argv):

@@ -155,3 +155,21 @@ def test_fewer_than_one_week_is_rejected(weeks: int) -> None:
 def test_a_rep_capacity_that_is_not_a_positive_number_is_rejected(capacity: float) -> None:
     with pytest.raises(ValueError, match="mqls_per_rep_week"):
         plan(Decimal("100000"), Decimal("1000"), HALF, mqls_per_rep_week=capacity)
+
+
+@pytest.mark.parametrize(
+    ("goal", "capacity"),
+    [("100000", 5e-324),  # reps needed beyond any float (issue 14: OverflowError, a 500)
+     ("1e300", 8.0),  # visitors beyond any float
+     ("1e308", 1e-300)],
+)  # fmt: skip
+def test_a_plan_too_large_for_a_json_number_is_rejected(goal: str, capacity: float) -> None:
+    with pytest.raises(ValueError, match="too large"):
+        plan(Decimal(goal), Decimal("0.01"), Decimal("0.0001"), mqls_per_rep_week=capacity)
+
+
+def test_the_largest_plan_a_float_holds_is_computed() -> None:
+    """Just under the limit: 1e300 visitors and 1e300 / 48 / 1e-7 reps."""
+    result = plan(Decimal("1e300"), Decimal("1"), Decimal("1"), mqls_per_rep_week=1e-7)
+    assert result.visitors == 10**300
+    assert result.reps_needed == pytest.approx(1e300 / 48 / 1e-7)
