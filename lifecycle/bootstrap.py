@@ -23,7 +23,7 @@ from .scheduler.deadlines import DeadlinesProjection
 from .storage.db import read_model_engine, schema_lock
 from .storage.store import persistence_env
 
-DEFAULT_DATABASE_URL = "sqlite:///lifecycle.storage.db"
+DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
 POSTGRES_WRITERS = 2
 
 

@@ -82,7 +82,7 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/lifecycle.storage.db"
+    return f"sqlite:///{tmp_path}/lifecycle.db"
 
 
 @pytest.fixture(

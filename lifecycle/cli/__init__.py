@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-sourced lead lifecycle: statuses, SLA timers and closed-loop reports.",
         parents=[common],
         epilog="Database: --database-url or LIFECYCLE_DATABASE_URL "
-        "(default sqlite:///lifecycle.storage.db in the working directory).",
+        "(default sqlite:///lifecycle.db in the working directory).",
     )
     parser.add_argument("--version", action="version", version=f"lifecycle {_version()}")
     subparsers = parser.add_subparsers(

@@ -164,7 +164,7 @@ def _engine_env(database_url: str) -> dict[str, str]:
             else ""
         )
         if not path:
-            msg = f"a SQLite URL looks like sqlite:///lifecycle.storage.db, not {database_url!r}"
+            msg = f"a SQLite URL looks like sqlite:///lifecycle.db, not {database_url!r}"
             raise ValueError(msg)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

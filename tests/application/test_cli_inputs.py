@@ -16,7 +16,7 @@ BAD_TEXT = {"NUL": "crm\x00", "zero-width space": "crm\u200b1", "surrogate from 
 @pytest.fixture
 def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """Runs `lifecycle ARGV` on a fresh SQLite file: (exit code, stdout, the stderr JSON)."""
-    monkeypatch.setenv("LIFECYCLE_DATABASE_URL", f"sqlite:///{tmp_path}/lifecycle.storage.db")
+    monkeypatch.setenv("LIFECYCLE_DATABASE_URL", f"sqlite:///{tmp_path}/lifecycle.db")
 
     def run(*argv: str) -> tuple[int, str, dict[str, object] | None]:
         try:

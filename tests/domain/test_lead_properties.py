@@ -230,5 +230,5 @@ def run_example(url: str, example_steps: list[Step], contact: dict[str, Any]) ->
 def test_any_sequence_of_activities_keeps_the_lead_consistent_and_replays_to_the_same_state(
     tmp_path_factory: pytest.TempPathFactory, example_steps: list[Step], contact: dict[str, Any]
 ) -> None:
-    database = tmp_path_factory.mktemp("example") / "lifecycle.storage.db"
+    database = tmp_path_factory.mktemp("example") / "lifecycle.db"
     run_example(f"sqlite:///{database}", example_steps, contact)
