@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from ..app.views import lead_json, timeline_entry, timeline_json
 from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
+from ..domain.inputs import check_text
 from ..domain.requests import Answer
 from ..domain.values import Stage, Status
 from . import listing
@@ -27,10 +28,10 @@ router = APIRouter(prefix="/v1", tags=["leads"])
 
 Reader = Annotated[Caller, Depends(require("leads:read"))]
 TimelineReader = Annotated[Caller, Depends(require("timeline:read"))]
-Ref = Annotated[
-    Line,
-    Path(description="the lead's id, its external_id, or its email (case-insensitive)"),
-]
+_REF_DOC = "the lead's id, its external_id, or its email (case-insensitive)"
+Ref = Annotated[Line, Path(description=_REF_DOC)]
+# A write route checks its `ref` itself, after the token: 401/403 come before a 422.
+UncheckedRef = Annotated[str, Path(description=_REF_DOC)]
 REPLAYED = "Idempotent-Replayed"
 
 
@@ -63,7 +64,7 @@ async def create_lead(request: Request) -> Response:
     responses=documented(401, 403, 404, 409, 413, 422),
     openapi_extra=write_operation("LeadActivity"),
 )
-async def record_activity(request: Request, ref: Ref) -> Response:
+async def record_activity(request: Request, ref: UncheckedRef) -> Response:
     outcome = await _record(request, f"leads/{ref}/activities", ref)
     answer = {
         "lead": lead_json(outcome.lead),
@@ -136,6 +137,8 @@ async def _record(request: Request, route: str, ref: str | None) -> Outcome:
     cost more than the rest of an append. A replayed answer is read back off the event loop.
     """
     caller = await authorize(request, "events:write")
+    if ref is not None:
+        ref = _checked(ref)
     body = await json_body(request)
     key = idempotency_key(request)
     _expect(body, created=ref is None)
@@ -146,6 +149,14 @@ async def _record(request: Request, route: str, ref: str | None) -> Outcome:
     if isinstance(result, Answer):
         return await run_in_threadpool(finish, services.ledger, result)
     return finish(services.ledger, result)
+
+
+def _checked(ref: str) -> str:
+    """`ref` if it is a line of text (`params.Line`), else the 422 FastAPI would give."""
+    try:
+        return check_text(ref)
+    except ValueError as error:
+        raise ValidationFailed("invalid request: ref", fields={"ref": str(error)}) from None
 
 
 def _expect(body: Any, created: bool) -> None:

@@ -58,6 +58,23 @@ def test_every_route_refuses_a_request_without_a_token(
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("route", [r for r in ROUTES if LEAD in r[1]], ids=lambda r: r[0] + r[1])
+def test_the_token_is_checked_before_a_bad_ref(api: Api, route: tuple[str, str, str, Any]):
+    """Nobody without a token learns how a request would be judged: 401 first, then 403."""
+    bad_ref = "crm%00-1"  # a NUL: 422 for a caller with the scope
+
+    without = call(api, route, bad_ref, {})
+    unscoped = call(api, route, bad_ref, api.bearer("reports:read"))
+    scoped = call(api, route, bad_ref, api.bearer(route[2]))
+
+    assert (without.status_code, without.json()["error"]["code"]) == (401, "unauthorized")
+    assert (unscoped.status_code, unscoped.json()["error"]["code"]) == (403, "forbidden")
+    assert scoped.status_code == 422
+    assert scoped.json()["error"]["fields"] == {
+        "ref": "must not contain U+0000 (a control character) (at character 4)"
+    }
+
+
 @pytest.mark.parametrize(
     "authorization", ["Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer", "token"]
 )
