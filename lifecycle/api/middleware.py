@@ -72,13 +72,20 @@ class RequestLog:
 async def _crashed(send: Send) -> None:
     """500 `internal_error`, and `Connection: close`: after a failure nobody foresaw, the
     client opens a new connection instead of finding this one dropped under its next request."""
-    payload = dumps(error_body("internal_error", "the service failed; try again")).encode()
+    await _answer_and_close(
+        send, 500, error_body("internal_error", "the service failed; try again")
+    )
+
+
+async def _answer_and_close(send: Send, status: int, body: dict[str, object]) -> None:
+    """An error answer sent from the middleware itself, closing the connection after it."""
+    payload = dumps(body).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
         (b"connection", b"close"),
     ]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -119,14 +126,9 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         message = f"the request body is over {self.limit // 1024} KiB"
-        payload = dumps(error_body("payload_too_large", message, limit=self.limit)).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await _answer_and_close(
+            send, 413, error_body("payload_too_large", message, limit=self.limit)
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
