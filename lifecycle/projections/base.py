@@ -9,7 +9,6 @@ Reports turn them back into aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -17,6 +16,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Dialect, Integer, Table
+
+from ..storage.log_reader import driver_cursor
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -136,16 +137,6 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | 
 def marker(conn: Connection) -> str:
     """The driver's parameter marker: `?` for SQLite, `%s` for psycopg."""
     return "?" if conn.dialect.name == "sqlite" else "%s"
-
-
-@contextmanager
-def driver_cursor(conn: Connection) -> Iterator[Any]:
-    """A cursor of the driver's own connection, in `conn`'s transaction; closed on exit."""
-    cursor = conn.connection.cursor()
-    try:
-        yield cursor
-    finally:
-        cursor.close()
 
 
 def _where_in(

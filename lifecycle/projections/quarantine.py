@@ -32,7 +32,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .base import driver_cursor, micros, moment, position_column, time_column
+from ..storage.log_reader import driver_cursor
+from .base import micros, moment, position_column, time_column
 
 if TYPE_CHECKING:
     from .runner import Envelope, Projection
