@@ -18,7 +18,8 @@ from .app.ledger import Clock, LeadLedger
 from .app.writer import GroupWriter
 from .domain.rules import Rulebook
 from .projections.catalog import read_models
-from .projections.runner import Projection, ProjectionRunner
+from .projections.protocol import Projection
+from .projections.runner import ProjectionRunner
 from .scheduler.deadlines import DeadlinesProjection
 from .storage.db import read_model_engine, schema_lock
 from .storage.store import persistence_env

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from ..bootstrap import Services
 from ..domain.errors import LifecycleError, ValidationFailed
-from ..projections.runner import MAX_PARTITIONS, Partition
+from ..projections.partitions import MAX_PARTITIONS, Partition
 from ..storage.db import without_statement_timeout
 from .common import cores, positive_int, print_error, print_json, wants_json
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..domain.rules import Rulebook
 from .clocks import SlaClocks
 from .facts import LeadFacts
-from .runner import Projection
+from .protocol import Projection
 from .touches import Touches
 
 

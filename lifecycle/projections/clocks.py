@@ -39,7 +39,7 @@ from ..domain.lead import Lead
 from ..domain.sla import STOPPED_BY
 from ..domain.values import Policy
 from .base import micros, position_column, prepare, rows_by_key, time_column
-from .runner import Envelope, Write, metadata
+from .protocol import Envelope, Write, metadata
 
 PENDING, MET, BREACHED, CANCELLED = "pending", "met", "breached", "cancelled"
 # The obligations of docs/activities.md.

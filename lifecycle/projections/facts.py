@@ -42,7 +42,7 @@ from .base import (
     time_column,
     week_of,
 )
-from .runner import Envelope, Write, metadata
+from .protocol import Envelope, Write, metadata
 
 lead_facts = Table(
     "lead_facts",

@@ -36,7 +36,7 @@ from ..storage.log_reader import driver_cursor
 from .base import micros, moment, position_column, time_column
 
 if TYPE_CHECKING:
-    from .runner import Envelope, Projection
+    from .protocol import Envelope, Projection
 
 MESSAGE_CHARS = 200
 

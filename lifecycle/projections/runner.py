@@ -18,9 +18,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -29,7 +28,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    MetaData,
     String,
     Table,
     inspect,
@@ -46,6 +44,8 @@ from ..storage.log_reader import LogTable, driver_cursor
 from . import quarantine
 from .base import marker
 from .decoding import EventDecoder
+from .partitions import SPLIT, Partition
+from .protocol import Envelope, Preparing, Projection, metadata
 from .quarantine import Broken, Quarantined, transient
 
 LEAD_TOPIC_PREFIX = "lifecycle:Lead."
@@ -54,7 +54,6 @@ SQLITE_CACHE_KIB = 65536
 LAG_LIMIT = 1_000_000
 log = get_logger(__name__)
 
-metadata = MetaData()
 positions = Table(
     "projection_positions",
     metadata,
@@ -63,93 +62,7 @@ positions = Table(
 )
 
 
-@dataclass(slots=True)
-class Envelope:
-    """A lead event with its place in the global log (and its lead id as text).
-
-    Not frozen: a frozen dataclass sets each field through `object.__setattr__`, which took a
-    tenth of a replay's decoding time. Projections only read envelopes.
-    """
-
-    position: int
-    event: Lead.Event
-    lead_id: str = field(default="", compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.lead_id:
-            self.lead_id = str(self.event.originator_id)
-
-
-class Projection(Protocol):
-    name: str
-
-    def tables(self) -> Sequence[Table]:
-        """The tables this projection owns (created if missing, emptied on rebuild)."""
-        ...
-
-    def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
-        """Updates the tables for a batch of events, in the caller's transaction."""
-        ...
-
-
-Write = Callable[[Connection], None]
-
-
-@runtime_checkable
-class Preparing(Projection, Protocol):
-    """A projection that can compute a batch's rows before writing them (see `_run_batch`)."""
-
-    def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
-        """Reads what the batch needs and computes its rows; returns what writes them.
-
-        Only reads, through driver cursors (`log_reader.driver_cursor`, as `base.rows_by_key`
-        does): on SQLite this runs in a read transaction begun on the driver, outside the
-        write lock. `apply(conn, batch)` is `prepare(conn, batch)(conn)`.
-        """
-        ...
-
-
 Progress = Callable[[int, int], None]  # (position reached, head position)
-# A rebuild shares the leads among at most this many partitions (by their id's last hex digit).
-MAX_PARTITIONS = 16
-_HEX = "0123456789abcdef"
-
-
-@dataclass(frozen=True, slots=True)
-class Partition:
-    """One of `count` shares of the leads: those whose id ends in a hex digit d with
-    d % count == index. Every read model is keyed by lead (or by event), and a lead's events
-    stay in log order within its partition, so partitions can be replayed independently."""
-
-    index: int
-    count: int
-
-    def __post_init__(self) -> None:
-        if not (1 <= self.count <= MAX_PARTITIONS and 0 <= self.index < self.count):
-            msg = f"no partition {self.index}/{self.count} (at most {MAX_PARTITIONS})"
-            raise ValueError(msg)
-
-    @classmethod
-    def parse(cls, text: str) -> Partition:
-        """`K/N`, as `lifecycle projections rebuild --partition` takes it."""
-        index, _, count = text.partition("/")
-        return cls(int(index), int(count))
-
-    def key(self, name: str) -> str:
-        """The name of this partition's position row for projection `name`."""
-        return f"{name}{SPLIT}{self.index}/{self.count}"
-
-    @classmethod
-    def keys(cls, name: str, count: int) -> list[str]:
-        """The position rows of projection `name` split in `count` partitions, in key order."""
-        return [cls(index, count).key(name) for index in range(count)]
-
-    @property
-    def digits(self) -> tuple[str, ...]:
-        return tuple(digit for digit in _HEX if int(digit, 16) % self.count == self.index)
-
-
-SPLIT = "#"  # in a position row's name: a partition's position, "lead_facts#0/2"
 
 
 class ProjectionRunner:

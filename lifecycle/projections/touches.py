@@ -15,7 +15,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table
 
 from ..domain.lead import Lead
 from .base import micros, position_column, prepare, time_column
-from .runner import Envelope, Write, metadata
+from .protocol import Envelope, Write, metadata
 
 CREATED = "created"
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 from ..domain.values import Policy
 from ..projections.base import bind_values, delete_where_in, prepare_typed
-from ..projections.runner import Envelope, metadata
+from ..projections.protocol import Envelope, metadata
 
 NAME = "deadlines"
 

@@ -30,8 +30,9 @@ from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
 from lifecycle.projections.catalog import read_models
+from lifecycle.projections.partitions import Partition
 from lifecycle.projections.reports import build_report
-from lifecycle.projections.runner import Partition, ProjectionRunner
+from lifecycle.projections.runner import ProjectionRunner
 from lifecycle.storage.db import read_model_engine
 from lifecycle.storage.store import persistence_env
 

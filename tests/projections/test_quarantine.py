@@ -23,8 +23,9 @@ from lifecycle.app.activities import Created
 from lifecycle.cli import main
 from lifecycle.cli.serve import CatchUpLoop
 from lifecycle.projections.catalog import read_models
+from lifecycle.projections.partitions import Partition
 from lifecycle.projections.reports import build_report
-from lifecycle.projections.runner import Partition, ProjectionRunner
+from lifecycle.projections.runner import ProjectionRunner
 
 READ_MODELS = ("lead_facts", "touches", "sla_clocks")
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from lifecycle.bootstrap import Settings, build
 from lifecycle.cli import main
 from lifecycle.domain.values import Policy
-from lifecycle.projections.runner import MAX_PARTITIONS, Partition, positions
+from lifecycle.projections.partitions import MAX_PARTITIONS, Partition
+from lifecycle.projections.runner import positions
 
 
 def stories(story, leads=6):
