@@ -16,7 +16,8 @@ from helpers import ManualClock, created
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.app.ledger import LeadLedger, fold_as_of
+from lifecycle.app.history import fold_as_of
+from lifecycle.app.ledger import LeadLedger
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.lead import Lead
 from lifecycle.domain.rules import Rulebook
