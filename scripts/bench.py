@@ -23,6 +23,7 @@ import orjson
 from benchdb import database, engines
 
 from lifecycle.app.importer import run_import
+from lifecycle.app.recording import Submission
 from lifecycle.bootstrap import Settings, build
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -88,14 +89,16 @@ def bench_read(args: argparse.Namespace) -> None:
             services = build(Settings(url), clock=lambda: START + timedelta(days=3650))
             try:
                 ledger = services.ledger
-                lead = ledger.submit(
-                    None,
-                    {
-                        "type": "created",
-                        "email": "big@bench.example",
-                        "occurred_at": START.isoformat(),
-                    },
-                    "bench",
+                lead = ledger.record(
+                    Submission(
+                        None,
+                        {
+                            "type": "created",
+                            "email": "big@bench.example",
+                            "occurred_at": START.isoformat(),
+                        },
+                        "bench",
+                    )
                 ).lead
                 touches = [
                     orjson.dumps(

@@ -46,6 +46,7 @@ from sqlalchemy import Engine, select
 
 from lifecycle.app.activities import parse_activity
 from lifecycle.app.ledger import Batch, LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.bootstrap import projections
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
@@ -172,7 +173,7 @@ def _perform(batch: Batch, ids: list[str], number: int, step: Step) -> int:
     if activity == "created":
         body["email"] = f"{uuid.uuid4().hex[:12]}@example.com"
     try:
-        recorded = batch.perform(ids[number] or None, parse_activity(body), "bench")
+        recorded = batch.record(ids[number] or None, parse_activity(body), "bench")
     except LifecycleError:
         return 0
     ids[number] = str(recorded.lead.id)
@@ -241,7 +242,7 @@ def lag(url: str, seconds: float, rate: float) -> dict[str, Any]:
         while not stop.is_set():
             body = {"type": "created", "email": f"{uuid.uuid4().hex[:12]}@example.com",
                     "source": "bench"}  # fmt: skip
-            lead = ledger.submit(None, body, "bench").lead
+            lead = ledger.record(Submission(None, body, "bench")).lead
             appended.append((str(lead.id), time.monotonic()))
             time.sleep(1 / rate)
 

@@ -58,11 +58,11 @@ def _create(batch: Batch, first: int, count: int, then: str) -> None:
         created = activities.parse_activity(
             {"type": "created", "email": f"due-{number}@example.com", "occurred_at": then}
         )
-        lead = batch.perform(None, created, "bench").lead
+        lead = batch.record(None, created, "bench").lead
         assigned = activities.parse_activity(
             {"type": "assigned", "owner": "bench-owner", "occurred_at": then}
         )
-        batch.perform(str(lead.id), assigned, "bench")
+        batch.record(str(lead.id), assigned, "bench")
 
 
 def insert_future_rows(timers: Timers, count: int) -> None:

@@ -21,10 +21,20 @@ import structlog
 from sqlalchemy import Engine, select, text
 
 from lifecycle import logs
-from lifecycle.app.ledger import LeadLedger, Recorded
+from lifecycle.app.activities import TimerDue
+from lifecycle.app.batch import Recorded
+from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.domain.errors import LifecycleError
+from lifecycle.domain.values import Policy
 
 ACTOR = "test"
+
+
+def fire(ledger: LeadLedger, lead_id: Any, policy: Policy, due_at: datetime, now: datetime) -> bool:
+    """The scheduler's command for one due deadline, alone in its batch: whether it recorded."""
+    command = TimerDue(lead_id, policy, due_at)
+    return bool(ledger.in_batch(lambda batch: batch.record(None, command, "scheduler", now)).events)
 
 
 class ManualClock:
@@ -76,15 +86,15 @@ def created(**contact: Any) -> dict[str, Any]:
 
 def given_lead(ledger: LeadLedger, *steps: str | dict[str, Any], **contact: Any) -> str:
     """Creates a lead from `contact`, applies `steps` (types or bodies), returns its id."""
-    lead_id = str(ledger.submit(None, created(**contact), ACTOR).lead.id)
+    lead_id = str(ledger.record(Submission(None, created(**contact), ACTOR)).lead.id)
     for step in steps:
-        ledger.submit(lead_id, body(step) if isinstance(step, str) else step, ACTOR)
+        ledger.record(Submission(lead_id, body(step) if isinstance(step, str) else step, ACTOR))
     return lead_id
 
 
 def when(ledger: LeadLedger, ref: str, activity_type: str, **fields: Any) -> Recorded:
     """Records one activity with its default body and `fields`."""
-    return ledger.submit(ref, body(activity_type, **fields), ACTOR)
+    return ledger.record(Submission(ref, body(activity_type, **fields), ACTOR))
 
 
 def refused(
@@ -92,7 +102,7 @@ def refused(
 ) -> LifecycleError:
     """Asserts that the activity is rejected and returns the rejection."""
     with pytest.raises(LifecycleError) as caught:
-        ledger.submit(ref, body(activity_type, **fields), ACTOR)
+        ledger.record(Submission(ref, body(activity_type, **fields), ACTOR))
     return caught.value
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from ..app.recording import Outcome, Submission
 from ..app.views import lead_json, timeline_entry, timeline_json
 from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
 from ..domain.inputs import check_text
-from ..domain.requests import Answer
 from ..domain.values import Stage, Status
 from . import listing
 from .auth import authorize, require
 from .bodies import idempotency_key, json_body, write_operation
 from .deps import ServicesDep
 from .errors import documented
-from .idempotency import Outcome, Submission, finish, prepare
 from .params import IsoTime, Line
 from .responses import JsonBody
 from .schemas import ActivityResult, CreatedLead, Lead, LeadPage, Timeline
@@ -143,12 +141,7 @@ async def _record(request: Request, route: str, ref: str | None) -> Outcome:
     key = idempotency_key(request)
     _expect(body, created=ref is None)
     services: Services = request.app.state.services
-    submission = Submission(caller.name, route, ref, body, key)
-    work = prepare(services.ledger, submission)
-    result = await services.writer.answer(work, submission.ref)
-    if isinstance(result, Answer):
-        return await run_in_threadpool(finish, services.ledger, result)
-    return finish(services.ledger, result)
+    return await services.writer.record(Submission(ref, body, caller.name, key, route))
 
 
 def _checked(ref: str) -> str:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import select, tuple_
 
-from ..app.ledger import Batch
+from ..app.batch import Batch
 from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
 from ..domain.lead import Lead

@@ -1,79 +1,56 @@
-"""Activities: what clients send (docs/activities.md), parsed and validated into typed values.
+"""The command table: one typed command per activity type clients send, and its handler.
 
-One pydantic model per activity type; unknown fields, naive times and wrong types are
-`validation_error`s naming the offending fields. Timer activities are refused here: only the
-scheduler records them.
+Each activity (docs/activities.md) is a pydantic model: unknown fields, naive times and wrong
+types are `validation_error`s naming the offending fields. Each model's `apply` is its
+handler: it calls the lead's command (the domain decides) and, where the activity needs more
+than the lead (routing, a corrected email's key), the batch. `Activity` below is the table:
+the union of every model, from which the type names, the parser and the OpenAPI schemas come.
+A new activity type is a domain command, a model here and its entry in `Activity`.
+
+Timer activities are refused here (only the scheduler records them, with `TimerDue`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from functools import partial
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from uuid import UUID
 
-from email_validator import EmailNotValidError, validate_email
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    TypeAdapter,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
 from ..domain.errors import ValidationFailed
-from ..domain.inputs import check_text, check_time, normalize_email
+from ..domain.inputs import normalize_email
+from ..domain.lead import Lead, Touch
 from ..domain.machine import TIMER_ACTIVITIES
-from ..domain.values import Channel, ContactChannel, Region, TouchKind
+from ..domain.rules import Context
+from ..domain.values import Channel, ContactChannel, Policy, Region, TouchKind
+from .fields import Amount, Email, Name, Phone, Text, Time, Url
 
-
-def _iso_text(value: Any) -> Any:
-    """Times are ISO-8601 text (docs/activities.md, Values); pydantic alone would read a number
-    as Unix time."""
-    if isinstance(value, str | datetime):
-        return value
-    raise ValueError("an ISO-8601 time with an offset, such as 2026-01-05T10:00:00Z")
-
-
-def _valid_email(value: str) -> str:
-    """The address in its compared form (`inputs.normalize_email`), if it is one."""
-    email = normalize_email(value) or ""
-    check_text(email)
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValueError(f"not a valid email address: {error}") from None
-    return email
-
-
-Time = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(check_time)]
-Text = Annotated[
-    str, Field(min_length=1, max_length=500), AfterValidator(partial(check_text, free_text=True))
-]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
-Email = Annotated[
-    str,
-    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
-    AfterValidator(_valid_email),
-]
-Phone = Annotated[str, Field(min_length=3, max_length=50), AfterValidator(check_text)]
-Url = Annotated[str, Field(max_length=2000), AfterValidator(check_text)]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+if TYPE_CHECKING:
+    from .batch import Batch
 
 
 class _Activity(BaseModel):
+    """What every activity may carry: when it happened and who did it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
     occurred_at: Time | None = None
     actor: Name | None = None
 
 
+class LeadActivity(_Activity):
+    """An activity on an existing lead: `apply` runs it through the lead's commands."""
+
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
 class Created(_Activity):
+    """A new lead, or a repeated inquiry from a known one (`Batch.record` handles it)."""
+
     type: Literal["created"]
     email: Email | None = None
     phone: Phone | None = None
@@ -91,22 +68,34 @@ class Created(_Activity):
     external_id: Name | None = None
 
 
-class Assigned(_Activity):
+class Assigned(LeadActivity):
     type: Literal["assigned"]
     owner: Name | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        if self.owner is None:
+            batch.route(lead, ctx)  # the routing rules choose the owner
+        else:
+            lead.assign(self.owner, ctx)
 
-class Attempted(_Activity):
+
+class Attempted(LeadActivity):
     type: Literal["attempted"]
     channel: Channel
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.attempt(self.channel.value, ctx)
 
-class Responded(_Activity):
+
+class Responded(LeadActivity):
     type: Literal["responded"]
     channel: Channel | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.respond(self.channel.value if self.channel else None, ctx)
 
-class Qualified(_Activity):
+
+class Qualified(LeadActivity):
     type: Literal["qualified"]
     budget: StrictBool = False
     authority: StrictBool = False
@@ -114,56 +103,91 @@ class Qualified(_Activity):
     timeline: StrictBool = False
     note: Text | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        bant = {"budget": self.budget, "authority": self.authority, "need": self.need,
+                "timeline": self.timeline}  # fmt: skip
+        lead.qualify(bant, self.note, ctx)
 
-class Disqualified(_Activity):
+
+class Disqualified(LeadActivity):
     type: Literal["disqualified"]
     reason: Text
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.disqualify(self.reason, ctx)
 
-class Nurtured(_Activity):
+
+class Nurtured(LeadActivity):
     type: Literal["nurtured"]
     reason: Text | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.nurture(self.reason, ctx)
 
-class BadData(_Activity):
+
+class BadData(LeadActivity):
     type: Literal["bad_data"]
     channel: ContactChannel = ContactChannel.ALL
     reason: Text | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.mark_bad_data(self.channel, self.reason, ctx)
 
-class Reopened(_Activity):
+
+class Reopened(LeadActivity):
     type: Literal["reopened"]
     reason: Text | None = None
     email: Email | None = None
     phone: Phone | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        email = normalize_email(self.email) if self.email else None
+        if email and email != normalize_email(lead.email):
+            batch.claim_email(lead, email)  # a corrected address no other lead has
+        lead.reopen(self.reason, email, (self.phone or "").strip() or None, ctx)
 
-class Passed(_Activity):
+
+class Passed(LeadActivity):
     type: Literal["passed"]
     to_owner: Name
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.pass_to(self.to_owner, ctx)
 
-class Accepted(_Activity):
+
+class Accepted(LeadActivity):
     type: Literal["accepted"]
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.accept(ctx)
 
-class OpportunityCreated(_Activity):
+
+class OpportunityCreated(LeadActivity):
     type: Literal["opportunity_created"]
     amount: Amount
     opportunity_id: Name | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.open_opportunity(self.amount, self.opportunity_id, ctx)
 
-class Won(_Activity):
+
+class Won(LeadActivity):
     type: Literal["won"]
     amount: Amount
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.win(self.amount, ctx)
 
-class Lost(_Activity):
+
+class Lost(LeadActivity):
     type: Literal["lost"]
     reason: Text | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.lose(self.reason, ctx)
 
-class Touched(_Activity):
+
+class Touched(LeadActivity):
     type: Literal["touched"]
     kind: TouchKind
     source: Name | None = None
@@ -171,14 +195,23 @@ class Touched(_Activity):
     content: Name | None = None
     url: Url | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.touch(Touch(self.kind, self.source, self.campaign, self.content, self.url), ctx)
 
-class OptedOut(_Activity):
+
+class OptedOut(LeadActivity):
     type: Literal["opted_out"]
     days: Annotated[StrictInt, Field(gt=0, le=3650)] | None = None
 
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.opt_out(self.days, ctx)
 
-class OptedIn(_Activity):
+
+class OptedIn(LeadActivity):
     type: Literal["opted_in"]
+
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.opt_in(ctx)
 
 
 Activity = Annotated[
@@ -201,26 +234,28 @@ Activity = Annotated[
     | OptedIn,
     Field(discriminator="type"),
 ]
-_ADAPTER: TypeAdapter[Activity] = TypeAdapter(Activity)
-CLIENT_ACTIVITIES = (
-    "created",
-    "assigned",
-    "attempted",
-    "responded",
-    "qualified",
-    "disqualified",
-    "nurtured",
-    "bad_data",
-    "reopened",
-    "passed",
-    "accepted",
-    "opportunity_created",
-    "won",
-    "lost",
-    "touched",
-    "opted_out",
-    "opted_in",
+MODELS: tuple[type[_Activity], ...] = get_args(get_args(Activity)[0])
+CLIENT_ACTIVITIES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in MODELS
 )
+_ADAPTER: TypeAdapter[Activity] = TypeAdapter(Activity)
+
+
+@dataclass(frozen=True)
+class TimerDue:
+    """The scheduler's command: the lead's `policy` deadline at `due_at` is due (`tick`)."""
+
+    lead_id: UUID
+    policy: Policy
+    due_at: datetime
+    actor: str = "scheduler"
+    occurred_at: None = None
+
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        lead.fire(self.policy, self.due_at, ctx.now, self.actor)
+
+
+Command = Activity | TimerDue
 
 
 def parse_activity(body: Any) -> Activity:

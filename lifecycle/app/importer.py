@@ -19,7 +19,8 @@ from ..domain.errors import LifecycleError, ValidationFailed
 from ..domain.lead import ContactDetails
 from ..logs import get_logger
 from . import activities as act
-from .ledger import Batch, LeadLedger
+from .batch import Batch
+from .ledger import LeadLedger
 
 REFERENCE_KEYS = ("lead_id", "external_id", "email")
 log = get_logger(__name__)
@@ -136,7 +137,7 @@ def _run_line(batch: Batch, line: _Line, actor: str, report: ImportReport) -> No
             "a line needs a lead reference: lead_id, external_id or email",
             fields={"lead_id": "required"},
         )
-    recorded = batch.perform(line.ref, activity, actor)
+    recorded = batch.record(line.ref, activity, actor)
     report.accepted += 1
     report.events += len(recorded.events)
     if isinstance(activity, act.Created):

@@ -34,9 +34,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from ..domain.requests import Answer
 from ..logs import get_logger
 from ..storage import outage
-from .ledger import Batch, LeadLedger
+from .batch import Batch
+from .ledger import LeadLedger
+from .recording import Outcome, Submission, finish, prepare
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -99,6 +102,14 @@ class GroupWriter:
         except TimeoutError:
             msg = "the write did not finish in time"
             raise outage.DatabaseTimeout(msg) from None
+
+    async def record(self, submission: Submission) -> Outcome:
+        """`LeadLedger.record` on the writer: the submission is validated here (its error
+        raised at once), recorded in a group, and a replayed answer read off the event loop."""
+        result = await self.answer(prepare(self.ledger, submission), submission.ref)
+        if isinstance(result, Answer):
+            return await asyncio.to_thread(finish, self.ledger, result)
+        return finish(self.ledger, result)
 
     def run(self, work: Callable[[Batch], T], shard: str | None = None) -> T:
         """`submit` and wait: for callers on threads of their own."""

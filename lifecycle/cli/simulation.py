@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..app.ledger import LeadLedger
+from ..app.recording import Submission
 from ..domain.errors import LifecycleError
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday
@@ -286,7 +287,9 @@ class Simulation:
         if number is not None and ref is None:
             return None
         try:
-            recorded = self.ledger.submit(ref, {**body, "occurred_at": at.isoformat()}, "demo")
+            recorded = self.ledger.record(
+                Submission(ref, {**body, "occurred_at": at.isoformat()}, "demo")
+            )
         except LifecycleError:
             self.result.skipped += 1
             return None

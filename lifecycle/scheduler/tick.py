@@ -22,7 +22,9 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Select, select, tuple_
 
-from ..app.ledger import Batch, LeadLedger
+from ..app.activities import TimerDue
+from ..app.batch import Batch
+from ..app.ledger import LeadLedger
 from ..domain.errors import LifecycleError
 from ..domain.values import Policy
 from ..logs import get_logger
@@ -31,6 +33,7 @@ from ..storage.db import reading
 from .deadlines import NAME, deadlines
 
 DEFAULT_CHUNK = 200
+ACTOR = "scheduler"
 log = get_logger(__name__)
 
 
@@ -53,18 +56,14 @@ class Due(NamedTuple):
 
 
 def tick(
-    parts: TickParts, due_by: datetime, limit: int | None = None, chunk: int = DEFAULT_CHUNK
+    parts: TickParts, now: datetime, limit: int | None = None, chunk: int = DEFAULT_CHUNK
 ) -> int:
-    """Fires the timers due by `due_by` (at most `limit` deadlines, earliest first).
-
-    Returns how many timer events were recorded. Two times, each with one meaning: `due_by`
-    chooses the deadlines (the sweep passes the clock's now; `tick --now T` an earlier T), and
-    the events are recorded at the ledger's clock, as every command's are, so a timer fired
-    by an earlier `due_by` is never dated before it was recorded, and one due after the
-    ledger's clock does not fire.
+    """Fires the timers due by `now` (at most `limit` deadlines, earliest first), as a tick at
+    `now` does: `now` chooses the deadlines and is the time the leads are told (their events'
+    `recorded_at`). Returns how many timer events were recorded.
     """
-    if due_by.tzinfo is None or due_by.utcoffset() is None:
-        raise ValueError(f"tick needs an aware time, got naive {due_by.isoformat()}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"tick needs an aware time, got naive {now.isoformat()}")
     _check_runs_deadlines(parts.runner)
     parts.runner.catch_up(NAME)  # everything recorded so far is in the table
     fired = 0
@@ -73,48 +72,41 @@ def tick(
     engine = parts.runner.engine
     while remaining is None or remaining > 0:
         size = chunk if remaining is None else min(chunk, remaining)
-        with _claimed(engine, due_by, after, size) as rows:
+        with _claimed(engine, now, after, size) as rows:
             if not rows:
                 break
-            fired += fire_chunk(parts.ledger, rows)
+            fired += fire_chunk(parts.ledger, rows, now)
         after = rows[-1]
         remaining = None if remaining is None else remaining - len(rows)
     parts.runner.catch_up(NAME)  # fired deadlines leave the table
     return fired
 
 
-def fire_chunk(ledger: LeadLedger, rows: Sequence[Due]) -> int:
-    """Fires `rows` in one atomic batch; a row the lead refuses is isolated and skipped.
+def fire_chunk(ledger: LeadLedger, rows: Sequence[Due], now: datetime) -> int:
+    """Fires `rows` at `now` in one atomic batch; a row the lead refuses is isolated and skipped.
 
     On a write conflict the ledger re-runs the whole chunk from fresh state, where the timers
     another writer already recorded are no longer pending: nothing is recorded twice.
     """
     try:
-        return ledger.in_batch(lambda batch: _fire_rows(batch, rows))
+        return ledger.in_batch(lambda batch: _fire_rows(batch, rows, now))
     except LifecycleError as error:
         if len(rows) > 1:
-            return sum(fire_chunk(ledger, [row]) for row in rows)
+            return sum(fire_chunk(ledger, [row], now) for row in rows)
         row = rows[0]
         log.error("timer_not_fired", lead_id=str(row.lead_id), policy=row.policy.value,
                   due_at=row.due_at.isoformat(), code=error.code, reason=error.message)  # fmt: skip
         return 0
 
 
-def _fire_rows(batch: Batch, rows: Sequence[Due]) -> int:
-    """Fires each row on its lead; counts the timer events recorded (earlier ones included).
-
-    The tick's `due_by` chose the rows; the lead is told the ledger's time, which is when the
-    events are recorded (their `recorded_at`) and which a timer must have reached to fire.
-    """
-    recorded = 0
-    recorded_at = batch.ledger.clock()
+def _fire_rows(batch: Batch, rows: Sequence[Due], now: datetime) -> int:
+    """Records each row's `TimerDue` command; counts the timer events recorded (earlier ones
+    of the same lead included)."""
     batch.prefetch(row.lead_id for row in rows)  # one read for the chunk, not one per lead
-    for row in rows:
-        lead = batch.lead(row.lead_id)
-        before = len(lead.pending_events)
-        lead.fire(row.policy, row.due_at, recorded_at)
-        recorded += len(lead.pending_events) - before
-    return recorded
+    return sum(
+        len(batch.record(None, TimerDue(row.lead_id, row.policy, row.due_at), ACTOR, now).events)
+        for row in rows
+    )
 
 
 def due_query(now: datetime, after: Due | None, size: int) -> Select[datetime, UUID, str]:

@@ -11,8 +11,8 @@ from api_support import new_lead
 from conftest import Api, Headers
 from helpers import ManualClock, body, created
 
-from lifecycle.api.idempotency import Outcome, Submission, record
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Outcome, Submission
 from lifecycle.app.views import lead_json, timeline_entry
 from lifecycle.domain.errors import ValidationFailed
 
@@ -145,15 +145,15 @@ def test_racing_requests_with_one_key_record_once_and_get_one_answer(
     database_url: str, make_ledger: Callable[..., LeadLedger], activity: str
 ):
     ledgers = [make_ledger(database_url) for _ in range(4)]
-    lead_id = str(ledgers[0].submit(None, created(), "setup").lead.id)
+    lead_id = str(ledgers[0].record(Submission(None, created(), "setup")).lead.id)
     if activity == "created":
-        submission = Submission("forms", "leads", None, created(email="race@example.com"), "r1")
+        submission = Submission(None, created(email="race@example.com"), "forms", "r1", "leads")
     else:
         route = f"leads/{lead_id}/activities"
-        submission = Submission("forms", route, lead_id, body("touched"), "r1")
+        submission = Submission(lead_id, body("touched"), "forms", "r1", route)
     head = ledgers[0].recorder.max_notification_id()
 
-    outcomes = race(4, lambda i: record(ledgers[i], submission))
+    outcomes = race(4, lambda i: ledgers[i].record(submission))
 
     assert all(isinstance(outcome, Outcome) for outcome in outcomes), outcomes
     assert sum(not outcome.replayed for outcome in outcomes) == 1
@@ -168,8 +168,8 @@ def test_racing_requests_with_one_key_record_once_and_get_one_answer(
 def test_a_crash_before_the_write_leaves_nothing_and_the_retry_records_once(
     memory_ledger: LeadLedger, monkeypatch: pytest.MonkeyPatch
 ):
-    lead_id = str(memory_ledger.submit(None, created(), "setup").lead.id)
-    submission = Submission("forms", "x", lead_id, body("touched"), "crash-1")
+    lead_id = str(memory_ledger.record(Submission(None, created(), "setup")).lead.id)
+    submission = Submission(lead_id, body("touched"), "forms", "crash-1", "x")
     head = memory_ledger.recorder.max_notification_id()
 
     def power_cut(*_aggregates: Any) -> None:
@@ -178,11 +178,11 @@ def test_a_crash_before_the_write_leaves_nothing_and_the_retry_records_once(
     with monkeypatch.context() as patch:
         patch.setattr(memory_ledger, "save", power_cut)
         with pytest.raises(OSError):
-            record(memory_ledger, submission)
+            memory_ledger.record(submission)
     assert memory_ledger.recorder.max_notification_id() == head
 
-    first = record(memory_ledger, submission)
-    retry = record(memory_ledger, submission)
+    first = memory_ledger.record(submission)
+    retry = memory_ledger.record(submission)
 
     assert (first.replayed, retry.replayed) == (False, True)
     assert answer_of(first) == answer_of(retry)
@@ -191,8 +191,8 @@ def test_a_crash_before_the_write_leaves_nothing_and_the_retry_records_once(
 def test_a_key_reused_for_another_body_is_refused_by_the_application(
     memory_ledger: LeadLedger,
 ):
-    lead_id = str(memory_ledger.submit(None, created(), "setup").lead.id)
-    record(memory_ledger, Submission("forms", "x", lead_id, body("touched"), "k"))
+    lead_id = str(memory_ledger.record(Submission(None, created(), "setup")).lead.id)
+    memory_ledger.record(Submission(lead_id, body("touched"), "forms", "k", "x"))
 
     with pytest.raises(ValidationFailed):
-        record(memory_ledger, Submission("forms", "x", lead_id, body("opted_in"), "k"))
+        memory_ledger.record(Submission(lead_id, body("opted_in"), "forms", "k", "x"))

@@ -129,7 +129,7 @@ def test_a_time_stored_out_of_range_by_an_earlier_release_leaves_everything_read
     stored = datetime.fromisoformat("0001-01-01T00:00:00+14:00")
     old = act.Created.model_construct(type="created", email="old@example.com",
                                       occurred_at=stored, actor=None)  # fmt: skip
-    lead_id = str(api.services.ledger.in_batch(lambda b: b.perform(None, old, "test")).lead.id)
+    lead_id = str(api.services.ledger.in_batch(lambda b: b.record(None, old, "test")).lead.id)
     lead = api.client.get(f"/v1/leads/{lead_id}", headers=admin)
     assert lead.status_code == 200 and lead.json()["created_at"] == "0001-01-01T00:00:00+14:00"
     timeline = api.client.get(f"/v1/leads/{lead_id}/timeline", headers=admin)

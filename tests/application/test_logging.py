@@ -8,6 +8,7 @@ from typing import Any
 from helpers import json_logs
 
 from lifecycle import logs
+from lifecycle.app.recording import Submission
 
 _REPO = Path(__file__).resolve().parents[2]
 _ENV = {**os.environ, "PYTHONPATH": str(_REPO)}
@@ -22,8 +23,8 @@ def test_recorded_activities_are_logged_with_the_lead_id_and_no_personal_data(le
             "first_name": "Secret",
             "last_name": "Person",
         }
-        lead = ledger.submit(None, body, "test").lead
-        ledger.submit(str(lead.id), {"type": "assigned", "owner": "na-bdr-1"}, "test")
+        lead = ledger.record(Submission(None, body, "test")).lead
+        ledger.record(Submission(str(lead.id), {"type": "assigned", "owner": "na-bdr-1"}, "test"))
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["activity"] for line in lines] == ["created", "assigned"]
     assert {line["lead_id"] for line in lines} == {str(lead.id)}

@@ -3,6 +3,7 @@ from uuid import uuid4
 from helpers import given_lead
 
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 
 
 def test_an_external_id_shaped_like_a_uuid_finds_its_lead(memory_ledger: LeadLedger) -> None:
@@ -21,6 +22,6 @@ def test_external_ids_are_stored_trimmed(memory_ledger: LeadLedger) -> None:
 def test_a_corrected_phone_is_stored_trimmed(memory_ledger: LeadLedger) -> None:
     lead = given_lead(memory_ledger, "assigned", "disqualified")
 
-    memory_ledger.submit(lead, {"type": "reopened", "phone": "  +1555123  "}, "test")
+    memory_ledger.record(Submission(lead, {"type": "reopened", "phone": "  +1555123  "}, "test"))
 
     assert memory_ledger.find(lead).phone == "+1555123"

@@ -21,6 +21,7 @@ import pytest
 from helpers import created
 
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.domain.errors import Unavailable
 from lifecycle.domain.lead import Lead
 
@@ -60,17 +61,17 @@ def test_a_ledger_opened_while_the_wal_is_unwritable_writes_again_once_it_is_not
 ):
     url = f"sqlite:///{folder}/faults.db"
     holder: LeadLedger = make_ledger(url)  # keeps the database open, so -wal stays
-    holder.submit(None, created(email="first@example.com"), "test")
+    holder.record(Submission(None, created(email="first@example.com"), "test"))
     wal = folder / "faults.db-wal"
     assert wal.exists()
 
     with unwritable(wal):
         ledger: LeadLedger = make_ledger(url)  # its connections open the -wal read-only
         with pytest.raises(Unavailable) as refused:
-            ledger.submit(None, created(email="second@example.com"), "test")
+            ledger.record(Submission(None, created(email="second@example.com"), "test"))
         with pytest.raises(Unavailable):
             ledger.probe_write()
-    recorded = ledger.submit(None, created(email="third@example.com"), "test")
+    recorded = ledger.record(Submission(None, created(email="third@example.com"), "test"))
     ledger.probe_write()
 
     assert refused.value.code == "unavailable"
@@ -84,11 +85,11 @@ def test_a_wal_that_fails_under_open_connections_is_unavailable_not_an_error(
 ):
     url = f"sqlite:///{folder}/open.db"
     ledger: LeadLedger = make_ledger(url)
-    ledger.submit(None, created(email="first@example.com"), "test")
+    ledger.record(Submission(None, created(email="first@example.com"), "test"))
 
     with unwritable(folder / "open.db-wal"), pytest.raises(Unavailable):
-        ledger.submit(None, created(email="second@example.com"), "test")
-    ledger.submit(None, created(email="third@example.com"), "test")
+        ledger.record(Submission(None, created(email="second@example.com"), "test"))
+    ledger.record(Submission(None, created(email="third@example.com"), "test"))
 
     assert {lead.email for lead in ledger.all_leads()} == {
         "first@example.com",

@@ -27,7 +27,7 @@ def writer(memory_ledger: LeadLedger) -> Iterator[GroupWriter]:
 def step(ref: str, activity_type: str, **fields: Any) -> Callable[[Batch], int]:
     """A job recording one activity; it answers the lead's version after it (a copy)."""
     activity = activities.parse_activity(body(activity_type, **fields))
-    return lambda batch: batch.perform(ref, activity, ACTOR).lead.version
+    return lambda batch: batch.record(ref, activity, ACTOR).lead.version
 
 
 def queued_together(writer: GroupWriter, jobs: list[Callable[[Batch], Any]]) -> list[Future[Any]]:

@@ -12,12 +12,13 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from helpers import ManualClock, created
+from helpers import ManualClock, created, fire
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from lifecycle.app.history import fold_as_of
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.lead import Lead
 from lifecycle.domain.rules import Rulebook
@@ -144,7 +145,7 @@ def fire_due_deadlines(ledger: LeadLedger, lead_id: Any, now: datetime) -> None:
         if not due:
             return
         at, policy = due[0]
-        assert ledger.fire(lead_id, policy, at, now)
+        assert fire(ledger, lead_id, policy, at, now)
         event(f"fired: {policy.value}")
 
 
@@ -196,7 +197,7 @@ def run_example(url: str, example_steps: list[Step], contact: dict[str, Any]) ->
     live = LeadLedger(persistence_env(url), rules=Rulebook(), clock=clock.now)
     fresh = None
     try:
-        lead_id = live.submit(None, created(**contact), "prop").lead.id
+        lead_id = live.record(Submission(None, created(**contact), "prop")).lead.id
         for minutes, step, when, shift in example_steps:
             clock.advance(minutes=minutes)
             if step == "tick":
@@ -205,13 +206,17 @@ def run_example(url: str, example_steps: list[Step], contact: dict[str, Any]) ->
             at = occurred_at(clock, when, shift)
             recorded_before = len(live.lead_events(lead_id))
             try:
-                live.submit(str(lead_id), step | ({"occurred_at": at} if at else {}), "prop")
+                live.record(
+                    Submission(str(lead_id), step | ({"occurred_at": at} if at else {}), "prop")
+                )
             except LifecycleError as error:
                 event(f"refused: {error.code}")  # expected for many states
                 assert len(live.lead_events(lead_id)) == recorded_before, "a refusal recorded"
             else:
                 event(f"recorded: {step['type']}")
-        lead = live.submit(str(lead_id), {"type": "touched", "kind": "page_view"}, "prop").lead
+        lead = live.record(
+            Submission(str(lead_id), {"type": "touched", "kind": "page_view"}, "prop")
+        ).lead
         events = live.lead_events(lead_id)
         event(f"final stage: {lead.stage.value}")
         assert_consistent(lead, events)

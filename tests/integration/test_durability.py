@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.domain.requests import Answer
 from lifecycle.storage.locks import write_gate
 
@@ -62,7 +63,7 @@ def test_the_store_commits_without_waiting_and_save_flushes_the_log_outside_the_
     ledger = make_ledger(sqlite_url)
     assert synchronous(ledger) == 1  # NORMAL: the commit itself does not flush
 
-    recorded = ledger.submit(None, CREATED, "test")
+    recorded = ledger.record(Submission(None, CREATED, "test"))
 
     database = Path(sqlite_url.removeprefix("sqlite:///")).resolve()
     assert flushes == [(f"{database}-wal", True)]  # once, on the log, with the gate free
@@ -75,7 +76,7 @@ def test_a_batch_that_writes_nothing_is_flushed_before_its_answer(
     """A replayed answer (an Idempotency-Key seen before) may name events committed by a
     request whose flush has not finished yet: it is not given before they are on the disk."""
     ledger = make_ledger(sqlite_url)
-    ledger.submit(None, CREATED, "test")
+    ledger.record(Submission(None, CREATED, "test"))
     flushes.clear()
 
     lead_id = ledger.find("ada@example.com").id
@@ -93,6 +94,6 @@ def test_postgres_commits_are_left_as_they_are(
     monkeypatch.setattr("lifecycle.storage.store.os.fdatasync", calls.append)
     ledger = make_ledger(postgres_url)
 
-    ledger.submit(None, CREATED, "test")
+    ledger.record(Submission(None, CREATED, "test"))
 
     assert calls == []  # PostgreSQL's commit has flushed its own log

@@ -2,6 +2,7 @@
 
 import threading
 
+from lifecycle.app.recording import Submission
 from lifecycle.bootstrap import Settings, build
 
 
@@ -25,7 +26,9 @@ def test_four_services_built_at_once_on_an_empty_database_all_start(database_url
     try:
         assert errors == []
         assert len(built) == 4
-        built[0].ledger.submit(None, {"type": "created", "email": "z@example.com"}, "test")
+        built[0].ledger.record(
+            Submission(None, {"type": "created", "email": "z@example.com"}, "test")
+        )
         assert built[3].ledger.find("z@example.com").version == 1
     finally:
         for services in built:

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import pytest
 from helpers import ManualClock, body, given_lead, types_of, when
 
-from lifecycle.app.ledger import LeadLedger, Recorded
+from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Outcome, Submission
 from lifecycle.domain.errors import NotFound
 from lifecycle.storage.store import persistence_env
 
@@ -87,7 +88,9 @@ def test_creating_a_known_email_again_returns_the_lead_and_records_a_touch(
 ) -> None:
     lead = given_lead(ledger, email="ada@example.com")
 
-    again = ledger.submit(None, body("created", email="ADA@example.com ", source="webinar"), "t")
+    again = ledger.record(
+        Submission(None, body("created", email="ADA@example.com ", source="webinar"), "t")
+    )
 
     assert again.deduplicated
     assert str(again.lead.id) == lead
@@ -98,14 +101,16 @@ def test_creating_a_known_email_again_returns_the_lead_and_records_a_touch(
 def test_creating_a_known_external_id_again_returns_the_lead(ledger: LeadLedger) -> None:
     lead = given_lead(ledger, external_id="crm-42", email="ada@example.com")
 
-    again = ledger.submit(None, body("created", external_id="crm-42", phone="+1 555 0100"), "t")
+    again = ledger.record(
+        Submission(None, body("created", external_id="crm-42", phone="+1 555 0100"), "t")
+    )
 
     assert again.deduplicated
     assert str(again.lead.id) == lead
 
 
 def test_a_new_lead_is_not_deduplicated(ledger: LeadLedger) -> None:
-    recorded = ledger.submit(None, body("created", email="ada@example.com"), "t")
+    recorded = ledger.record(Submission(None, body("created", email="ada@example.com"), "t"))
 
     assert not recorded.deduplicated
 
@@ -186,9 +191,9 @@ def test_concurrent_writers_on_one_lead_lose_no_event(
     lead = given_lead(ledger, "assigned")
     writers = [make_ledger(database_url, **SMALL_POOL) for _ in range(WRITERS)]
 
-    def writes(writer: LeadLedger) -> Callable[[], list[Recorded]]:
+    def writes(writer: LeadLedger) -> Callable[[], list[Outcome]]:
         bodies = [body("touched"), body("attempted"), body("touched"), body("attempted")]
-        return lambda: [writer.submit(lead, each, "writer") for each in bodies]
+        return lambda: [writer.record(Submission(lead, each, "writer")) for each in bodies]
 
     all_at_once([writes(writer) for writer in writers])
 
@@ -209,8 +214,10 @@ def test_concurrent_creates_of_one_email_make_one_lead(
 ) -> None:
     writers = [make_ledger(database_url, **SMALL_POOL) for _ in range(WRITERS)]
 
-    def create(writer: LeadLedger) -> Callable[[], Recorded]:
-        return lambda: writer.submit(None, body("created", email="rush@example.com"), "writer")
+    def create(writer: LeadLedger) -> Callable[[], Outcome]:
+        return lambda: writer.record(
+            Submission(None, body("created", email="rush@example.com"), "writer")
+        )
 
     results = all_at_once([create(writer) for writer in writers])
 
@@ -237,7 +244,9 @@ def test_a_restarted_ledger_sees_every_lead_and_event(
     assert str(restarted.find("ADA@example.com").id) == first
     assert str(restarted.find("crm-7").id) == second
     assert types_of(restarted, second)[-1] == "accepted"
-    assert restarted.submit(None, body("created", email="ada@example.com"), "t").deduplicated
+    assert restarted.record(
+        Submission(None, body("created", email="ada@example.com"), "t")
+    ).deduplicated
 
 
 def test_the_persistence_settings_name_the_engine_of_the_url(database_url: str) -> None:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpers import DEFAULT_BODIES, ManualClock, created
+from helpers import DEFAULT_BODIES, ManualClock, created, fire
 
 from lifecycle.app.activities import parse_activity
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.domain.values import Policy
 from lifecycle.projections.reports import build_report
 from lifecycle.projections.runner import ProjectionRunner
@@ -36,7 +37,7 @@ class Lead:
     def then(self, activity: str, day: float, hour: float = 9.0, /, **fields: Any) -> Lead:
         body = {"type": activity, **DEFAULT_BODIES.get(activity, {}), **fields}
         body["occurred_at"] = on(day, hour).isoformat()
-        self.ledger.submit(self.id, body, "test")
+        self.ledger.record(Submission(self.id, body, "test"))
         return self
 
     def attempts(self, **channels: list[datetime]) -> Lead:
@@ -46,7 +47,7 @@ class Lead:
         bodies = [{"type": "attempted", "channel": channel, "occurred_at": moment.isoformat()}
                   for moment, channel in steps]  # fmt: skip
         self.ledger.in_batch(
-            lambda batch: [batch.perform(self.id, parse_activity(b), "test") for b in bodies]
+            lambda batch: [batch.record(self.id, parse_activity(b), "test") for b in bodies]
         )
         return self
 
@@ -54,7 +55,7 @@ class Lead:
         """The scheduler fires the lead's pending `policy` deadline (it must be due)."""
         lead = self.ledger.find(self.id)
         due = lead.deadlines[policy]
-        assert self.ledger.fire(lead.id, policy, due, self.ledger.clock())
+        assert fire(self.ledger, lead.id, policy, due, self.ledger.clock())
         return self
 
 
@@ -65,7 +66,7 @@ class Story:
     def lead(self, day: float, hour: float = 9.0, /, **contact: Any) -> Lead:
         body = created(**contact)
         body["occurred_at"] = on(day, hour).isoformat()
-        return Lead(self.ledger, str(self.ledger.submit(None, body, "test").lead.id))
+        return Lead(self.ledger, str(self.ledger.record(Submission(None, body, "test")).lead.id))
 
 
 @dataclass

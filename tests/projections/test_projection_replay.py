@@ -21,12 +21,13 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from helpers import ManualClock, every_row
+from helpers import ManualClock, every_row, fire
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
 from lifecycle.app.ledger import LeadLedger
+from lifecycle.app.recording import Submission
 from lifecycle.domain.errors import LifecycleError
 from lifecycle.domain.rules import Rulebook
 from lifecycle.projections.catalog import read_models
@@ -147,7 +148,7 @@ def play(ledger: LeadLedger, clock: ManualClock, history: list[Step],
             fields = step.body if step.activity == "created" else {}
             body = {"type": "created", "email": f"{uuid4().hex[:8]}@example.com",
                     "occurred_at": occurred, **fields}  # fmt: skip
-            leads[step.lead] = str(ledger.submit(None, body, "test").lead.id)
+            leads[step.lead] = str(ledger.record(Submission(None, body, "test")).lead.id)
         else:
             activity, fields = step.activity, step.body
             if activity == "next":
@@ -155,7 +156,7 @@ def play(ledger: LeadLedger, clock: ManualClock, history: list[Step],
                 fields = step.body.get(activity, {})
             body = {"type": activity, "occurred_at": occurred, **fields}
             with suppress(LifecycleError):  # refused (out of order, mostly): nothing recorded
-                ledger.submit(leads[step.lead], body, "test")
+                ledger.record(Submission(leads[step.lead], body, "test"))
         if runner is not None and step.catch_up:
             runner.catch_up()
 
@@ -174,7 +175,7 @@ def fire_due_timers(ledger: LeadLedger, leads: list[str], now: datetime) -> None
         lead = ledger.find(lead_id)
         for policy, due in sorted(lead.deadlines.items(), key=lambda item: item[1]):
             if due <= now:
-                ledger.fire(lead.id, policy, due, now)
+                fire(ledger, lead.id, policy, due, now)
 
 
 def every_report(runner: ProjectionRunner, now: datetime) -> dict[str, Any]:

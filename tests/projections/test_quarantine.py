@@ -168,7 +168,7 @@ def test_a_nul_in_a_text_field_quarantines_the_lead_where_postgresql_refuses_it(
     three_leads(story)
     nul = Created.model_construct(type="created", email="nul@example.com", source="we\x00b",
                                   occurred_at=None, actor=None)  # fmt: skip
-    poisoned = str(ledger.in_batch(lambda batch: batch.perform(None, nul, "test")).lead.id)
+    poisoned = str(ledger.in_batch(lambda batch: batch.record(None, nul, "test")).lead.id)
     story.lead(3, source="after")
     with capture_logs() as logs:
         runner.catch_up()

@@ -4,13 +4,14 @@ import threading
 
 from sqlalchemy import Engine
 
+from lifecycle.app.recording import Submission
 from lifecycle.bootstrap import Settings, build
 from lifecycle.projections.runner import positions
 
 
 def test_runners_starting_together_on_a_fresh_database_both_succeed(database_url: str) -> None:
     first, second = build(Settings(database_url)), build(Settings(database_url))
-    first.ledger.submit(None, {"type": "created", "email": "x@example.com"}, "test")
+    first.ledger.record(Submission(None, {"type": "created", "email": "x@example.com"}, "test"))
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 

@@ -273,7 +273,7 @@ def test_a_stale_deadline_fires_nothing(timers: Timers, clock: ManualClock) -> N
         timers.ledger, lead, "responded", occurred_at=(clock.now() - timedelta(hours=2)).isoformat()
     )
 
-    assert fire_chunk(timers.ledger, rows) == 0  # read before the lead moved on
+    assert fire_chunk(timers.ledger, rows, clock.now()) == 0  # read before the lead moved on
     assert "sla_breached" not in types_of(timers.ledger, lead)
 
 

@@ -1,12 +1,19 @@
-"""Records one activity for a caller, exactly once per `Idempotency-Key`.
+"""The write path: one activity a caller sent, validated and recorded exactly once per key.
 
-With a key, the request's `RequestKey` aggregate is saved in the same batch, hence the same
-atomic write, as the lead events it records (see `domain/requests.py`). A retry finds the key
-and is answered from the lead's history: the lead at the version the first request left it,
-and the events it recorded — byte for byte the first answer, with nothing new recorded. Two
-racing requests both try to create the key; the loser's write is refused, the ledger re-runs
-its batch, and the re-run finds the key. A crash leaves either both the events and the key or
-neither. Rejected requests record nothing, so they are not remembered: a retry re-runs them.
+Every activity from outside — HTTP, the CLI's demo, tests — is a `Submission`: `prepare`
+validates it into its typed command (`activities`) and returns the work that records it in a
+batch (`Batch.record`); `LeadLedger.record` runs that work alone, the HTTP API's group writer
+runs it with other requests' (`GroupWriter.record`). Bulk import and the scheduler record
+their commands in batches of their own, through the same `Batch.record`.
+
+Idempotency: with an `Idempotency-Key`, the request's `RequestKey` aggregate is saved in the
+same batch, hence the same atomic write, as the lead events it records (`domain/requests.py`).
+A retry finds the key and is answered from the lead's history: the lead at the version the
+first request left it, and the events it recorded — byte for byte the first answer, with
+nothing new recorded. Two racing requests both try to create the key; the loser's write is
+refused, the ledger re-runs its batch, and the re-run finds the key. A crash leaves either
+both the events and the key or neither. Rejected requests record nothing, so they are not
+remembered: a retry re-runs them.
 """
 
 from __future__ import annotations
@@ -15,20 +22,26 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
 
-from ..app.activities import parse_activity
-from ..app.ledger import Batch, LeadLedger, Recorded
 from ..domain.errors import ValidationFailed
 from ..domain.lead import Lead
 from ..domain.requests import Answer, RequestKey, request_key
+from .activities import parse_activity
+from .batch import Batch, Recorded
+
+if TYPE_CHECKING:
+    from .ledger import LeadLedger
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """The answer to a submission: the lead after it, the events it recorded, whether it was
+    a repeated inquiry (`deduplicated`) and whether it is the first answer replayed."""
+
     lead: Lead
     events: list[Lead.Event]
     deduplicated: bool
@@ -37,22 +50,19 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Submission:
-    """One activity as a caller sent it: `route` names the target (a lead, or a new one)."""
+    """One activity as `caller` sent it, for the lead `ref` names (None: a new lead), with
+    its `Idempotency-Key` if any; `route` (what the HTTP request addressed) is part of what
+    a key stands for."""
 
-    caller: str
-    route: str
     ref: str | None
     body: Any
+    caller: str
     key: str | None = None
+    route: str = ""
 
     def fingerprint(self) -> str:
         canonical = orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(self.route.encode() + b"\n" + canonical).hexdigest()
-
-
-def record(ledger: LeadLedger, submission: Submission) -> Outcome:
-    """Validates and records the activity, or replays the answer remembered for its key."""
-    return finish(ledger, ledger.in_batch(prepare(ledger, submission)))
 
 
 def prepare(ledger: LeadLedger, submission: Submission) -> Callable[[Batch], Recorded | Answer]:
@@ -71,7 +81,7 @@ def prepare(ledger: LeadLedger, submission: Submission) -> Callable[[Batch], Rec
             answer = remembered.remembered_at(ledger.clock())
             if answer is not None:
                 return _same_request(answer, fingerprint)
-        recorded = batch.perform(submission.ref, activity, submission.caller)
+        recorded = batch.record(submission.ref, activity, submission.caller)
         if key_id is not None:
             _remember(batch, key_id, remembered, recorded, fingerprint)
         return replace(recorded, lead=copy.deepcopy(recorded.lead))

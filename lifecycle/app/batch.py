@@ -1,0 +1,229 @@
+"""The unit of work: aggregates loaded once, activities recorded against them, one atomic save.
+
+A `Batch` caches the aggregates it loads, lets several commands run against them (each sees
+what the previous ones left) and saves every pending event in one atomic write. A single
+HTTP request is a batch of one; a bulk import is a batch of many lines; a tick is a batch of
+due timers. `record` is the one way a command reaches a lead: it resolves the lead, gives
+the command its context and returns what was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from ..domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
+from ..domain.errors import Conflict, IntegrityFailed, NotFound, ValidationFailed
+from ..domain.inputs import check_text, normalize_email
+from ..domain.lead import ContactDetails, Lead, Touch
+from ..domain.rules import Context, Rulebook
+from ..domain.values import TouchKind
+from ..storage.store import select_events_many
+from .activities import Command, Created, TimerDue
+from .history import fold_events
+
+if TYPE_CHECKING:
+    from .ledger import LeadLedger
+
+
+@dataclass
+class Recorded:
+    """What one command did: the lead after it and the events it recorded."""
+
+    lead: Lead
+    events: list[Lead.Event]
+    deduplicated: bool = False
+
+
+@dataclass
+class Batch:
+    """A unit of work over cached aggregates, saved in one atomic write."""
+
+    ledger: LeadLedger
+    _cache: dict[UUID, Aggregate | None] = field(default_factory=dict)
+
+    @property
+    def rules(self) -> Rulebook:
+        return self.ledger.rules
+
+    def record(
+        self, ref: str | None, command: Command, actor: str, now: datetime | None = None
+    ) -> Recorded:
+        """Runs `command` on the lead `ref` names (a `created` one needs none) at `now` (by
+        default the ledger's clock); its `occurred_at` and `actor`, when given, say when and who."""
+        now = now or self.ledger.clock()
+        ctx = Context(command.occurred_at or now, command.actor or actor, now, self.rules)
+        if isinstance(command, Created):
+            return self._create(command, ctx)
+        if isinstance(command, TimerDue):
+            lead = self.lead(command.lead_id)
+        elif not ref:
+            raise ValidationFailed("a lead reference is required", fields={"lead": "required"})
+        else:
+            lead = self.resolve(ref)
+        before = len(lead.pending_events)
+        command.apply(lead, ctx, self)
+        return Recorded(lead, _lead_events(lead.pending_events[before:]))
+
+    def save(self) -> bool:
+        """Saves every pending event in one write; False if there was none."""
+        pending = [agg for agg in self._cache.values() if agg is not None and agg.pending_events]
+        if pending:
+            self.ledger.save(*pending)
+        return bool(pending)
+
+    # ------------------------------------------------------------- aggregates
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id not in self._cache:
+            try:
+                self._cache[aggregate_id] = self.ledger.load(aggregate_id)
+            except AggregateNotFoundError:
+                self._cache[aggregate_id] = None
+        return self._cache[aggregate_id]
+
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """Loads many aggregates in one read; ids with nothing stored are remembered as absent."""
+        wanted = [each for each in dict.fromkeys(ids) if each not in self._cache]
+        stored = select_events_many(self.ledger.recorder, wanted)
+        decode = self.ledger.mapper.to_domain_event
+        for aggregate_id in wanted:
+            try:
+                aggregate = fold_events(None, map(decode, stored.get(aggregate_id, ())))
+            except IntegrityFailed:
+                continue  # not cached: `get` reads it again, and fails where it is needed
+            self._cache[aggregate_id] = aggregate
+
+    def prefetch_refs(self, refs: Iterable[str], created: Iterable[ContactDetails]) -> None:
+        """Prefetches what `resolve` and `created` will look up: keys, then their leads."""
+        keys = [key for details in created for key in _keys_of(_normalized(details))]
+        ids = [_as_uuid(ref.strip()) or _key_of(ref.strip()) for ref in refs if ref]
+        self.prefetch([*keys, *ids])
+        claimed = (self._cache.get(each) for each in [*keys, *ids])
+        self.prefetch(claim.lead_id for claim in claimed if isinstance(claim, LeadKey))
+
+    def add(self, aggregate: Aggregate) -> None:
+        self._cache[aggregate.id] = aggregate
+
+    def lead(self, lead_id: UUID) -> Lead:
+        lead = self.get(lead_id)
+        if not isinstance(lead, Lead):
+            raise NotFound(f"no lead with id {lead_id}", ref=str(lead_id))
+        return lead
+
+    def resolve(self, ref: str) -> Lead:
+        """A lead by id, external id or email (trimmed, case-insensitive); a reference that
+        holds a control or invisible character is a `validation_error`, from any entry point."""
+        cleaned = (ref or "").strip()
+        try:
+            check_text(cleaned)
+        except ValueError as error:
+            message = f"invalid lead reference: {error}"
+            raise ValidationFailed(message, fields={"ref": str(error)}) from None
+        candidates: tuple[Callable[[], UUID | None], ...] = (
+            lambda: _as_uuid(cleaned),
+            lambda: self._claimed_by(_key_of(cleaned)),
+            lambda: self._claimed_by(external_key(cleaned)),  # it may look like an email
+        )
+        for candidate in candidates:  # in order, reading no more than needed
+            lead_id = candidate()
+            if lead_id is not None and isinstance(self.get(lead_id), Lead):
+                return self.lead(lead_id)
+        raise NotFound(f"no lead matches {cleaned!r}", ref=cleaned)
+
+    # ------------------------------------------- what commands need beyond the lead
+    def route(self, lead: Lead, ctx: Context) -> None:
+        """Assigns `lead` by the routing rules: to a rule's owner, or a team's next member."""
+        routing = self.rules.routing
+        route = routing.route(lead.prospect())
+        if route.owner:
+            team = routing.team_of(route.owner)
+            lead.assign_routed(route.owner, route.rule, team.name if team else None, ctx)
+            return
+        assert route.team is not None
+        members = routing.team(route.team).members
+        turns = self.get(team_key(route.team))
+        if not isinstance(turns, TeamTurns):
+            turns = TeamTurns.start(route.team)
+            self.add(turns)
+        member = turns.whose_turn(members)
+        lead.assign_routed(member, route.rule, route.team, ctx)
+        turns.take(member)
+
+    def claim_email(self, lead: Lead, email: str) -> None:
+        """Claims `email` (normalized) for `lead`: `Conflict` if another lead has it."""
+        key = email_key(email)
+        owner = self._claimed_by(key)
+        if owner is not None and owner != lead.id:
+            raise Conflict("another lead already has this email", field="email")
+        if owner is None:
+            self.add(LeadKey.claim(key, lead.id))
+
+    # ----------------------------------------------------------------- helpers
+    def _claimed_by(self, key: UUID) -> UUID | None:
+        claim = self.get(key)
+        return claim.lead_id if isinstance(claim, LeadKey) else None
+
+    def _create(self, activity: Created, ctx: Context) -> Recorded:
+        details = ContactDetails(
+            **activity.model_dump(include=set(ContactDetails.__dataclass_fields__))
+        )
+        details = _normalized(details)
+        keys = _keys_of(details)
+        for key in keys:
+            existing = self._claimed_by(key)
+            if existing is not None:
+                return self._inquiry(self.lead(existing), details, ctx)
+        lead = Lead.create(details, ctx)
+        self.add(lead)
+        for key in keys:
+            self.add(LeadKey.claim(key, lead.id))
+        return Recorded(lead, _lead_events(lead.pending_events))
+
+    def _inquiry(self, lead: Lead, details: ContactDetails, ctx: Context) -> Recorded:
+        """A repeated inquiry from a known lead is recorded as a touch on it."""
+        before = len(lead.pending_events)
+        touch = Touch(TouchKind.FORM_SUBMISSION, details.source, details.campaign)
+        lead.touch(touch, ctx)
+        return Recorded(lead, _lead_events(lead.pending_events[before:]), deduplicated=True)
+
+
+def _lead_events(events: Sequence[object]) -> list[Lead.Event]:
+    return [event for event in events if isinstance(event, Lead.Event)]
+
+
+def _as_uuid(ref: str) -> UUID | None:
+    try:
+        return UUID(ref)
+    except ValueError:
+        return None
+
+
+def _key_of(ref: str) -> UUID:
+    email = normalize_email(ref) if "@" in ref else None
+    return email_key(email) if email else external_key(ref)
+
+
+def _normalized(details: ContactDetails) -> ContactDetails:
+    return replace(
+        details,
+        email=normalize_email(details.email),
+        phone=_trimmed(details.phone),
+        external_id=_trimmed(details.external_id),
+    )
+
+
+def _trimmed(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def _keys_of(details: ContactDetails) -> list[UUID]:
+    keys = [email_key(details.email)] if details.email else []
+    if details.external_id:
+        keys.append(external_key(details.external_id))
+    return keys
