@@ -1,31 +1,51 @@
-"""The composition root: builds the store, the rules, the read models and the runner.
+"""The composition root: the one place that builds the service and hands its parts out.
 
-The only module that knows which concrete infrastructure is in use. Nothing connects at
-import time; tests pass their own settings and clock.
+It knows which concrete infrastructure is in use: settings → the store, the rules, the read
+models, the runner, the group writer and the clock (`build`). The entry points receive what
+they need from here and build nothing themselves: `main` is the `lifecycle` command (each
+command's handler names the parts it takes as parameters: `ledger`, `runner`, `engine`,
+`rules`, `clock`, `settings`, `parts` for several at once, `build` to wire a store of its
+own, `app` for the HTTP app), and `worker_app` is the app of each `serve --workers N`
+process. Nothing connects at import time; tests pass their own settings and clock.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import inspect
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from .app.ledger import Clock, LeadLedger
 from .app.writer import GroupWriter
 from .domain.rules import Rulebook
+from .logs import configure, set_level
 from .projections.catalog import read_models
 from .projections.protocol import Projection
 from .projections.runner import ProjectionRunner
+from .runtime.heap import freeze_startup_heap
+from .runtime.lifeline import WORKER_LOG_LEVEL, bind_to_parent
+from .runtime.settings import Settings
 from .scheduler.deadlines import DeadlinesProjection
 from .storage.db import read_model_engine, schema_lock
 from .storage.store import persistence_env
 
-DEFAULT_DATABASE_URL = "sqlite:///lifecycle.db"
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["Services", "Settings", "build", "main", "projections", "system_clock", "worker_app"]
 POSTGRES_WRITERS = 2
+# What a command's handler may name as a parameter (`main`): the service's parts, `parts` for
+# the whole (each handler types it by the protocol it needs), `build` to wire a store of its
+# own, `app` for the HTTP app over this service, and the settings.
+PARTS = frozenset({"ledger", "runner", "engine", "rules", "clock", "settings", "parts", "build",
+                   "app"})  # fmt: skip
 
 
 def system_clock() -> datetime:
@@ -33,28 +53,12 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    config_path: Path | None = None
-
-    @classmethod
-    def from_env(cls, database_url: str | None = None, config: str | None = None) -> Settings:
-        """Explicit values first, then LIFECYCLE_DATABASE_URL / LIFECYCLE_CONFIG, then defaults."""
-        url = database_url or os.environ.get("LIFECYCLE_DATABASE_URL") or DEFAULT_DATABASE_URL
-        path = config or os.environ.get("LIFECYCLE_CONFIG")
-        return cls(url, Path(path) if path else None)
-
-    def as_env(self) -> dict[str, str]:
-        """These settings as the environment `from_env` reads (for processes started here)."""
-        env = {"LIFECYCLE_DATABASE_URL": self.database_url}
-        if self.config_path is not None:
-            env["LIFECYCLE_CONFIG"] = str(self.config_path.resolve())
-        return env
-
-
 @dataclass
 class Services:
+    """The wired service. Only this module passes it whole: each entry point takes the parts
+    it names (`main`), or the narrow protocol it declares (`api.deps.AppParts`,
+    `scheduler.tick.TickParts`), which this satisfies."""
+
     settings: Settings
     rules: Rulebook
     ledger: LeadLedger
@@ -108,3 +112,78 @@ def build(
         )
         runner.create_tables()
     return Services(settings, rules, ledger, engine, runner, clock)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `lifecycle` command: parses the arguments (`cli`), builds what the command's
+    handler takes and runs it; errors are answered as `cli.failed` says."""
+    from .cli import build_parser, close_quietly, failed
+
+    args = build_parser().parse_args(argv)
+    configure(level="WARNING")
+    settings = Settings.from_env(getattr(args, "database_url", None), getattr(args, "config", None))
+    services: Services | None = None
+    try:
+        if not set(_wanted(args.handler)) <= {"settings", "build"}:
+            services = build(settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        return failed(error, starting=True)
+    try:
+        return run_command(args, settings, services)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        return failed(error)
+    finally:
+        if services is not None:
+            close_quietly(services)
+
+
+def run_command(args: Any, settings: Settings, services: Services | None) -> int:
+    """Calls the command's handler with `args` and the parts its parameters name."""
+    given = {name: _part(name, settings, services) for name in _wanted(args.handler)}
+    return int(args.handler(args, **given))
+
+
+def _wanted(handler: Callable[..., int]) -> list[str]:
+    return list(inspect.signature(handler).parameters)[1:]  # after `args`
+
+
+def _part(name: str, settings: Settings, services: Services | None) -> Any:
+    """The part a handler's parameter `name` asks for."""
+    if name == "settings":
+        return settings
+    if name == "build":
+        return build
+    assert services is not None and name in PARTS, name
+    if name == "parts":
+        return services
+    if name == "app":
+        return lambda: _app(services)
+    return getattr(services, name)
+
+
+def _app(services: Services) -> FastAPI:
+    from .api.app import create_app  # the web stack only for the commands that serve
+
+    return create_app(services)
+
+
+def worker_app() -> FastAPI:
+    """The app of one `lifecycle serve --workers N` process (a uvicorn factory).
+
+    The parent hands its settings down in the environment: LIFECYCLE_DATABASE_URL,
+    LIFECYCLE_CONFIG, `WORKER_LOG_LEVEL` and its pid (`lifeline.PARENT_PID`), whose death
+    stops this worker.
+    """
+    from .api.app import create_app
+
+    faulthandler.enable()  # even a SIGBUS (a SQLite -shm file made unwritable) leaves a line
+    configure()
+    bind_to_parent()  # it ends with the main process (`lifecycle.runtime.lifeline`)
+    set_level(os.environ.get(WORKER_LOG_LEVEL, "info"))
+    app = create_app(build(Settings.from_env()), close_at_shutdown=True)
+    freeze_startup_heap()  # `lifecycle.runtime.heap`: no full collection walks the start-up heap
+    return app

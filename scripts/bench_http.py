@@ -61,7 +61,7 @@ from lifecycle.app.ledger import LeadLedger
 from lifecycle.storage.store import persistence_env
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from lifecycle.bootstrap import main; sys.exit(main())"]
 TOUCH = b'{"type":"touched","kind":"page_view"}'
 OPEN_LOOP_CONNECTIONS = 8  # connected before the half-load clock starts
 MAX_CONNECTIONS = 64  # the half-load pool grows on demand up to this

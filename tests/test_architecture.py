@@ -4,6 +4,7 @@ contract, and no module outside the composition root reading the wall clock."""
 from __future__ import annotations
 
 import ast
+import inspect
 import tomllib
 from pathlib import Path
 
@@ -53,3 +54,56 @@ def test_only_the_composition_root_reads_the_wall_clock():
 
 
 ALLOWED_CLOCK_READERS = {"bootstrap.py"}
+
+
+# What builds the service's infrastructure, and the one module allowed to call each.
+BUILDERS = {
+    "LeadLedger": {"bootstrap.py"},
+    "ProjectionRunner": {"bootstrap.py"},
+    "GroupWriter": {"bootstrap.py"},
+    "read_model_engine": {"bootstrap.py"},
+    "persistence_env": {"bootstrap.py"},
+    "create_engine": {"storage/db.py"},  # inside `read_model_engine`, which bootstrap calls
+}
+
+
+def _calls(path: Path) -> set[str]:
+    called = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in BUILDERS:
+                called.add(name)
+    return called
+
+
+def test_only_the_composition_root_builds_infrastructure():
+    misplaced = {
+        (str(path.relative_to(PACKAGE)), name)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in _calls(path)
+        if str(path.relative_to(PACKAGE)) not in BUILDERS[name]
+    }
+    assert not misplaced, sorted(misplaced)
+
+
+def test_every_command_takes_named_parts_not_the_whole_service():
+    """Each `lifecycle` command's handler names what it takes (`bootstrap.main` gives it)."""
+    from lifecycle.bootstrap import PARTS
+    from lifecycle.cli import build_parser
+
+    handlers = set()
+    parsers = [build_parser()]
+    while parsers:
+        parser = parsers.pop()
+        if handler := parser.get_default("handler"):
+            handlers.add(handler)
+        for action in parser._actions:
+            if action.choices and isinstance(action.choices, dict):
+                parsers.extend(action.choices.values())
+    assert len(handlers) >= 15
+    for handler in handlers:
+        names = list(inspect.signature(handler).parameters)
+        assert names[0] == "args", handler
+        assert set(names[1:]) <= PARTS, (handler.__qualname__, names)

@@ -1,4 +1,4 @@
-"""The FastAPI app over the services `bootstrap.build` made: routes, errors, logs, OpenAPI.
+"""The FastAPI app over the parts of the service it is given: routes, errors, logs, OpenAPI.
 
 `create_app` only wires; it starts nothing. `lifecycle serve` adds the background work (the
 scheduler sweep and the projection catch-up) around it.
@@ -6,8 +6,6 @@ scheduler sweep and the projection catch-up) around it.
 
 from __future__ import annotations
 
-import faulthandler
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,16 +14,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
-from ..bootstrap import Services, Settings, build
-from ..logs import configure, set_level
-from ..runtime.heap import freeze_startup_heap
-from ..runtime.lifeline import bind_to_parent
 from . import errors, events, health, leads, reports
 from .bodies import activity_schemas
+from .deps import AppParts
 from .middleware import BodyLimit, RequestLog
 from .tokens import TokenStore
 
-WORKER_LOG_LEVEL = "LIFECYCLE_SERVE_LOG_LEVEL"
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, served from the package
 DESCRIPTION = """\
 The lead lifecycle over HTTP (docs/http.md). Every `/v1` route needs
@@ -36,7 +30,7 @@ answer (with `Idempotent-Replayed: true`) and records nothing new.
 """
 
 
-def create_app(services: Services, close_at_shutdown: bool = False) -> FastAPI:
+def create_app(services: AppParts, close_at_shutdown: bool = False) -> FastAPI:
     """The app over `services`; with `close_at_shutdown` it closes them when the server stops
     (a worker process owns its services; otherwise the caller does)."""
 
@@ -66,22 +60,6 @@ def create_app(services: Services, close_at_shutdown: bool = False) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    return app
-
-
-def worker_app() -> FastAPI:
-    """The app of one `lifecycle serve --workers N` process (a uvicorn factory).
-
-    The parent hands its settings down in the environment: LIFECYCLE_DATABASE_URL,
-    LIFECYCLE_CONFIG, `WORKER_LOG_LEVEL` and its pid (`lifeline.PARENT_PID`), whose death
-    stops this worker.
-    """
-    faulthandler.enable()  # even a SIGBUS (a SQLite -shm file made unwritable) leaves a line
-    configure()
-    bind_to_parent()  # it ends with the main process (`lifecycle.runtime.lifeline`)
-    set_level(os.environ.get(WORKER_LOG_LEVEL, "info"))
-    app = create_app(build(Settings.from_env()), close_at_shutdown=True)
-    freeze_startup_heap()  # `lifecycle.runtime.heap`: no full collection walks the start-up heap
     return app
 
 

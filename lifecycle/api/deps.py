@@ -1,18 +1,44 @@
-"""The application's services, handed to routes by FastAPI's dependency injection."""
+"""What the HTTP API needs of the service, handed to routes by FastAPI's dependency injection.
+
+The API declares it (`AppParts`); the composition root (`bootstrap`) builds it and gives it
+to `create_app`. Routes take it with `ServicesDep`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 
-from ..bootstrap import Services
+from ..app.ledger import Clock, LeadLedger
+from ..app.writer import GroupWriter
+from ..domain.rules import Rulebook
+from ..projections.runner import ProjectionRunner
 
 
-async def services(request: Request) -> Services:
+class AppParts(Protocol):
+    """The parts of the service the API uses."""
+
+    @property
+    def ledger(self) -> LeadLedger: ...
+    @property
+    def writer(self) -> GroupWriter: ...
+    @property
+    def runner(self) -> ProjectionRunner: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def rules(self) -> Rulebook: ...
+    @property
+    def clock(self) -> Clock: ...
+    def close(self) -> None: ...
+
+
+async def services(request: Request) -> AppParts:
     """Async on purpose: a sync dependency costs a trip through the thread pool."""
-    found: Services = request.app.state.services
+    found: AppParts = request.app.state.services
     return found
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+ServicesDep = Annotated[AppParts, Depends(services)]

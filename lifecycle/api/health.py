@@ -26,10 +26,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from ..bootstrap import Services
 from ..logs import get_logger
 from ..projections.runner import ProjectionRunner
 from ..storage.db import reading
+from .deps import AppParts
 from .errors import RETRY_AFTER, error_body
 from .responses import JsonBody
 from .schemas import Error, Health, Readiness
@@ -77,7 +77,7 @@ async def readyz(request: Request) -> JsonBody:
 class Readyz:
     """The readiness checks of one process, run at most once per `CACHE_SECONDS`."""
 
-    def __init__(self, services: Services, cache_seconds: float = CACHE_SECONDS) -> None:
+    def __init__(self, services: AppParts, cache_seconds: float = CACHE_SECONDS) -> None:
         self.services = services
         self.cache_seconds = cache_seconds
         self._lock = asyncio.Lock()
@@ -113,7 +113,7 @@ class Readyz:
         }
 
 
-def _read(services: Services) -> None:
+def _read(services: AppParts) -> None:
     with reading(services.engine) as conn:
         conn.execute(text("SELECT 1"))
 
@@ -187,7 +187,7 @@ def _oldest_unapplied(runner: ProjectionRunner, reached: int) -> datetime | None
     return recorded
 
 
-def install(app: Any, services: Services) -> None:
+def install(app: Any, services: AppParts) -> None:
     """Adds the routes and the process's readiness state to `app`."""
     app.state.readyz = Readyz(services)
     app.include_router(router)

@@ -8,14 +8,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ..app.recording import Outcome, Submission
 from ..app.views import lead_json, timeline_entry, timeline_json
-from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
 from ..domain.inputs import check_text
 from ..domain.values import Stage, Status
 from . import listing
 from .auth import authorize, require
 from .bodies import idempotency_key, json_body, write_operation
-from .deps import ServicesDep
+from .deps import AppParts, ServicesDep
 from .errors import documented
 from .params import IsoTime, Line
 from .responses import JsonBody
@@ -140,7 +139,7 @@ async def _record(request: Request, route: str, ref: str | None) -> Outcome:
     body = await json_body(request)
     key = idempotency_key(request)
     _expect(body, created=ref is None)
-    services: Services = request.app.state.services
+    services: AppParts = request.app.state.services
     return await services.writer.record(Submission(ref, body, caller.name, key, route))
 
 

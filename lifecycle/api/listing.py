@@ -14,12 +14,12 @@ from uuid import UUID
 from sqlalchemy import select, tuple_
 
 from ..app.batch import Batch
-from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
 from ..domain.lead import Lead
 from ..domain.values import Stage, Status
 from ..projections.facts import lead_facts
 from ..storage.db import reading
+from .deps import AppParts
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Filters:
 
 
 def page(
-    services: Services, filters: Filters, limit: int, cursor: str | None
+    services: AppParts, filters: Filters, limit: int, cursor: str | None
 ) -> tuple[list[Lead], str | None]:
     """Up to `limit` leads after `cursor`, and the cursor of the next page (None at the end)."""
     facts = lead_facts.c

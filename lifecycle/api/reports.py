@@ -12,11 +12,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from ..bootstrap import Services
 from ..projections.attribution_models import Model
 from ..projections.reports import build_report
 from .auth import require
-from .deps import ServicesDep
+from .deps import AppParts, ServicesDep
 from .errors import documented
 from .params import IsoTime
 from .responses import JsonBody
@@ -47,7 +46,7 @@ Money = Annotated[Decimal, Query(ge=Decimal("0.01"), le=Decimal("1e12"))]
 Capacity = Annotated[float, Query(ge=0.01, le=10_000)]
 
 
-def _report(services: Services, name: str, **options: Any) -> Response:
+def _report(services: AppParts, name: str, **options: Any) -> Response:
     return JsonBody(
         build_report(name, services.engine, services.rules, services.clock(), **options)
     )

@@ -1,26 +1,29 @@
 """`lifecycle`: the command line, a thin wrapper over the same application as the HTTP API.
 
-Every command module exposes `register(subparsers, common)`; each handler gets
-`(args, services)` and returns the exit code. Rejected commands print the error JSON on stderr
-and exit 1, as do commands the database does not answer (`unavailable`, `outage`); bad usage
-exits 2.
+Every command module exposes `register(subparsers, common)`; each handler takes `args` and
+the parts of the service it names (`bootstrap.main` gives them: `ledger`, `runner`, `engine`,
+`rules`, `clock`, `settings`, `parts`, `build`, `app`) and returns the exit code. Rejected
+commands print the error JSON on stderr and exit 1, as do commands the database does not
+answer (`unavailable`, `outage`); bad usage exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
+from typing import Protocol
 
-from ..bootstrap import Services, Settings, build
 from ..domain.errors import LifecycleError
-from ..logs import configure, get_logger
+from ..logs import get_logger
 from ..storage import outage
 from . import config, demo, leads, reports, serve, ticks, tokens
 from .common import CommandParser, common_options, print_error, print_unavailable
 
 COMMAND_MODULES = [leads, reports, ticks, tokens, serve, demo, config]
 log = get_logger(__name__)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,28 +54,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure(level="WARNING")
-    settings = Settings.from_env(getattr(args, "database_url", None), getattr(args, "config", None))
-    try:
-        if getattr(args, "own_services", False):
-            return int(args.handler(args, settings))
-        services = build(settings)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as error:
-        return failed(error, starting=True)
-    try:
-        return int(args.handler(args, services))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as error:
-        return failed(error)
-    finally:
-        _close(services)
-
-
 def failed(error: Exception, starting: bool = False) -> int:
     """Says why a command failed, as the error JSON on stderr, and returns its exit code:
     1 for a rejected command or a database that does not answer; 2 for settings that cannot
@@ -94,12 +75,9 @@ def failed(error: Exception, starting: bool = False) -> int:
     return 1
 
 
-def _close(services: Services) -> None:
+def close_quietly(services: Closable) -> None:
+    """Closes what a command used; the answer is already given, so a failure only logs."""
     try:
         services.close()
     except Exception as error:  # the answer is already given; a failing close only logs
         log.warning("close_failed", error=type(error).__name__)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -40,13 +40,14 @@ def common_options() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="policies TOML file (env LIFECYCLE_CONFIG; defaults built in)",
     )
-    common.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print the same JSON as the HTTP API",
-    )
     return common
+
+
+def json_output(help: str = "print the same JSON as the HTTP API") -> argparse.ArgumentParser:
+    """`--json`, for the commands whose output has a JSON form besides the readable one."""
+    option = argparse.ArgumentParser(add_help=False)
+    option.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=help)
+    return option
 
 
 def cores() -> int:

@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..bootstrap import Settings
 from ..domain.errors import LifecycleError
+from ..runtime.settings import Settings
 from .common import CommandParser, print_error, print_json
 
 
@@ -29,7 +29,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         description="Prints the JSON Schema (draft 2020-12) of the rulebook file, with every key "
         "explained, for editors and CI checks. config/example.toml documents the same keys.",
     )
-    schema.set_defaults(handler=print_schema, own_services=True)
+    schema.set_defaults(handler=print_schema)
     check = actions.add_parser(
         "check",
         parents=[common],
@@ -45,7 +45,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         nargs="?",
         help="the rulebook TOML file (default: --config or LIFECYCLE_CONFIG)",
     )
-    check.set_defaults(handler=check_file, own_services=True)
+    check.set_defaults(handler=check_file)
 
 
 def print_schema(args: argparse.Namespace, settings: Settings) -> int:

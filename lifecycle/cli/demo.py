@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import Engine
+
+from ..app.ledger import LeadLedger
 from ..app.views import plain
-from ..bootstrap import Settings, build
+from ..domain.rules import Rulebook
 from ..projections.reports import build_report
+from ..projections.runner import ProjectionRunner
+from ..runtime.settings import Settings
 from ..scheduler.tick import tick
-from .common import print_json, print_table, wants_json
+from .common import json_output, print_json, print_table, wants_json
 from .simulation import START, Simulation
 
 DEMO_REPORTS: dict[str, dict[str, Any]] = {
@@ -24,6 +30,20 @@ DEMO_REPORTS: dict[str, dict[str, Any]] = {
 }
 
 DEMO_DATABASE = "lifecycle-demo.db"
+
+
+class DemoParts(Protocol):
+    """The service the demo wires on its own store and simulated clock (`bootstrap.build`)."""
+
+    @property
+    def ledger(self) -> LeadLedger: ...
+    @property
+    def runner(self) -> ProjectionRunner: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def rules(self) -> Rulebook: ...
+    def close(self) -> None: ...
 
 
 class SimulatedClock:
@@ -40,7 +60,7 @@ class SimulatedClock:
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     demo = subparsers.add_parser(
         "demo",
-        parents=[common],
+        parents=[common, json_output()],
         help="simulate a stretch of business and print the reports",
         description="Simulates inbound and outbound leads through the real application, with "
         f"the scheduler in simulated time, on a fresh embedded store ({DEMO_DATABASE} in the "
@@ -49,10 +69,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same story)")
     demo.add_argument("--days", type=int, default=91, help="simulated days (default 91: a quarter)")
     demo.add_argument("--leads-per-day", type=float, default=10.0, help="new leads a weekday")
-    demo.set_defaults(handler=run_demo, own_services=True)
+    demo.set_defaults(handler=run_demo)
 
 
-def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+def run_demo(args: argparse.Namespace, settings: Settings, build: Callable[..., DemoParts]) -> int:
     if getattr(args, "database_url", None) is None:
         for suffix in ("", "-wal", "-shm"):
             Path(DEMO_DATABASE + suffix).unlink(missing_ok=True)

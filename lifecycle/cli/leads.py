@@ -10,15 +10,15 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..app.importer import ImportReport, run_import
+from ..app.ledger import LeadLedger
 from ..app.views import lead_json, timeline_json
-from ..bootstrap import Services
-from .common import CommandParser, line, moment, print_json, print_table, wants_json
+from .common import CommandParser, json_output, line, moment, print_json, print_table, wants_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     importer = subparsers.add_parser(
         "import",
-        parents=[common],
+        parents=[common, json_output()],
         help="import activities from a JSONL file",
         description="Imports a JSONL file, one activity per line, each with a lead reference "
         "(lead_id, external_id or email; `created` lines create). Accepted lines are kept; "
@@ -34,20 +34,22 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     lead_commands = lead.add_subparsers(
         dest="lead_command", metavar="ACTION", required=True, parser_class=CommandParser
     )
-    show = lead_commands.add_parser("show", parents=[common], help="the lead, now or as of a time")
+    show = lead_commands.add_parser(
+        "show", parents=[common, json_output()], help="the lead, now or as of a time"
+    )
     show.add_argument("ref", type=line, metavar="REF", help="lead id, external id or email")
     show.add_argument(
         "--as-of", type=moment, metavar="T", help="the lead as it was at T (ISO-8601)"
     )
     show.set_defaults(handler=show_lead)
     timeline = lead_commands.add_parser(
-        "timeline", parents=[common], help="the lead's full timeline"
+        "timeline", parents=[common, json_output()], help="the lead's full timeline"
     )
     timeline.add_argument("ref", type=line, metavar="REF", help="lead id, external id or email")
     timeline.set_defaults(handler=show_timeline)
 
 
-def import_file(args: argparse.Namespace, services: Services) -> int:
+def import_file(args: argparse.Namespace, ledger: LeadLedger) -> int:
     path: Path = args.file
     if str(path) != "-" and not path.is_file():
         sys.stderr.write(f'{{"error": {{"code": "not_found", "message": "no file {path}"}}}}\n')
@@ -55,7 +57,7 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
     stream = sys.stdin.buffer if str(path) == "-" else path.open("rb")
     with stream:
         lines = stream.readlines()
-    report = _import_with_progress(services, lines, args.actor)
+    report = _import_with_progress(ledger, lines, args.actor)
     if wants_json(args):
         print_json(report.as_dict())
     else:
@@ -63,9 +65,9 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
     return 1 if report.rejected else 0
 
 
-def _import_with_progress(services: Services, lines: list[bytes], actor: str) -> ImportReport:
+def _import_with_progress(ledger: LeadLedger, lines: list[bytes], actor: str) -> ImportReport:
     if not sys.stderr.isatty():
-        return run_import(services.ledger, lines, actor)
+        return run_import(ledger, lines, actor)
     columns = (
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -74,9 +76,7 @@ def _import_with_progress(services: Services, lines: list[bytes], actor: str) ->
     )
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("importing", total=len(lines))
-        return run_import(
-            services.ledger, lines, actor, on_progress=lambda n: progress.advance(task, n)
-        )
+        return run_import(ledger, lines, actor, on_progress=lambda n: progress.advance(task, n))
 
 
 def _print_import(report: ImportReport) -> None:
@@ -90,8 +90,7 @@ def _print_import(report: ImportReport) -> None:
         sys.stderr.write(f"line {rejection.line}: {error['code']}: {error['message']}\n")
 
 
-def show_lead(args: argparse.Namespace, services: Services) -> int:
-    ledger = services.ledger
+def show_lead(args: argparse.Namespace, ledger: LeadLedger) -> int:
     lead = ledger.lead_as_of(args.ref, args.as_of) if args.as_of else ledger.find(args.ref)
     body = lead_json(lead)
     if wants_json(args):
@@ -101,9 +100,9 @@ def show_lead(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def show_timeline(args: argparse.Namespace, services: Services) -> int:
-    lead = services.ledger.find(args.ref)
-    body = timeline_json(str(lead.id), services.ledger.lead_events(lead.id))
+def show_timeline(args: argparse.Namespace, ledger: LeadLedger) -> int:
+    lead = ledger.find(args.ref)
+    body = timeline_json(str(lead.id), ledger.lead_events(lead.id))
     if wants_json(args):
         print_json(body)
         return 0

@@ -23,12 +23,14 @@ from collections.abc import Callable, Iterator
 
 import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from sqlalchemy import Engine
 
-from ..bootstrap import Services
 from ..domain.errors import LifecycleError, ValidationFailed
 from ..projections.partitions import MAX_PARTITIONS, Partition
+from ..projections.runner import ProjectionRunner
+from ..runtime.settings import Settings
 from ..storage.db import without_statement_timeout
-from .common import cores, positive_int, print_error, print_json, wants_json
+from .common import cores, json_output, positive_int, print_error, print_json, wants_json
 
 POLL_SECONDS = 0.25
 
@@ -38,7 +40,8 @@ Advance = Callable[[int, int], None]
 def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:  # fmt: skip
     rebuild = actions.add_parser(
-        "rebuild", parents=[common], help="rebuild read models from the start of the log",
+        "rebuild", parents=[common, json_output()],
+        help="rebuild read models from the start of the log",
         description="Empties the read models NAME … (default: all) and replays every event.",
     )  # fmt: skip
     rebuild.add_argument(
@@ -54,9 +57,10 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
     rebuild.set_defaults(handler=run_rebuild)
 
 
-def run_rebuild(args: argparse.Namespace, services: Services) -> int:
-    without_statement_timeout(services.engine)  # refilling a whole table takes what it takes
-    runner = services.runner
+def run_rebuild(
+    args: argparse.Namespace, runner: ProjectionRunner, engine: Engine, settings: Settings
+) -> int:
+    without_statement_timeout(engine)  # refilling a whole table takes what it takes
     unknown = [name for name in args.projection if name not in runner.projections]
     if unknown:
         known = ", ".join(runner.projections) or "none"
@@ -72,7 +76,7 @@ def run_rebuild(args: argparse.Namespace, services: Services) -> int:
         if workers == 1:
             runner.rebuild(names, advance)
         else:
-            failures = _in_processes(services, names, workers, advance)
+            failures = _in_processes(runner, settings, names, workers, advance)
             if failures:
                 print_error(LifecycleError("; ".join(failures)))
                 return 1
@@ -88,13 +92,16 @@ def run_rebuild(args: argparse.Namespace, services: Services) -> int:
 
 
 def _in_processes(
-    services: Services, names: list[str], workers: int, advance: Advance | None
+    runner: ProjectionRunner,
+    settings: Settings,
+    names: list[str],
+    workers: int,
+    advance: Advance | None,
 ) -> list[str]:
     """Rebuilds `names` split in `workers` partitions, each in a `lifecycle` process of its
     own; returns what failed."""
-    runner = services.runner
     runner.split(names, workers)
-    env = {**os.environ, **services.settings.as_env()}
+    env = {**os.environ, **settings.as_env()}
     command = [sys.executable, "-m", "lifecycle", "projections", "rebuild", *names]
     with contextlib.ExitStack() as stack:
         running = []

@@ -10,18 +10,21 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
+from sqlalchemy import Engine
 
+from ..app.ledger import Clock
 from ..app.views import plain
-from ..bootstrap import Services
 from ..domain.errors import ValidationFailed
+from ..domain.rules import Rulebook
 from ..projections.attribution_models import Model
 from ..projections.reports import REPORTS, build_report
 from ..projections.reports.options import GOALS, GROUPS, STAGE_RATES
+from ..projections.runner import ProjectionRunner
 from . import rebuild, status
-from .common import moment, print_error, print_json, print_table, wants_json
+from .common import json_output, moment, print_error, print_json, print_table, wants_json
 
 # The section `--csv` prints unless `--section` names another one.
 MAIN_SECTION = {
@@ -55,7 +58,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     period.add_argument("--section", metavar="KEY", help="the section --csv prints")  # fmt: skip
 
     report = subparsers.add_parser(
-        "report", parents=[common, period], help="print a closed-loop report",
+        "report", parents=[common, json_output(), period], help="print a closed-loop report",
         description="Closed-loop reports from the read models: funnel, status, sla, activity, "
         "time-in-status, attribution. --group-by applies to funnel and status (source, "
         "campaign, month, owner, region); sla and activity are by owner.",
@@ -74,7 +77,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     report.set_defaults(handler=run_report)  # fmt: skip
 
     planner = subparsers.add_parser(
-        "plan", parents=[common, period], help="the reverse funnel for a revenue goal",
+        "plan", parents=[common, json_output(), period],
+        help="the reverse funnel for a revenue goal",
         description="What a revenue goal needs at each funnel stage, per week and in sales "
         "reps (seed 003 slides 61-71); with leads in the store, the actuals beside it. Rates "
         "are fractions (0.5) or percentages (50%%); per-stage rates replace --conversion-rate.",
@@ -96,26 +100,37 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     status.register(actions, common)
 
 
-def run_report(args: argparse.Namespace, services: Services) -> int:
+def run_report(args: argparse.Namespace, parts: ReportParts) -> int:
     options = {"group_by": args.group_by, "model": args.model, "goal": args.goal}
     if args.name == "time-in-status" and not (wants_json(args) or args.csv):
         options["per_lead"] = False  # the per-lead dates are for JSON and CSV
-    return _print_report(args, services, options)
+    return _print_report(args, parts, options)
 
 
-def run_plan(args: argparse.Namespace, services: Services) -> int:
+def run_plan(args: argparse.Namespace, parts: ReportParts) -> int:
     names = ("revenue_goal", "deal_size", "conversion_rate", "weeks", "mqls_per_rep_week",
              *STAGE_RATES)  # fmt: skip
-    return _print_report(args, services, {name: getattr(args, name) for name in names})
+    return _print_report(args, parts, {name: getattr(args, name) for name in names})
 
 
-def _print_report(args: argparse.Namespace, services: Services, options: dict[str, Any]) -> int:
-    services.runner.catch_up()
+class ReportParts(Protocol):
+    """What a report needs: the read models caught up, their engine, the rules, the clock."""
+
+    @property
+    def runner(self) -> ProjectionRunner: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def rules(self) -> Rulebook: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
+def _print_report(args: argparse.Namespace, parts: ReportParts, options: dict[str, Any]) -> int:
+    parts.runner.catch_up()
     options.update(start=args.start, end=args.end, now=args.now)
     try:
-        report = build_report(
-            args.name, services.engine, services.rules, services.clock(), **options
-        )
+        report = build_report(args.name, parts.engine, parts.rules, parts.clock(), **options)
     except ValidationFailed as error:
         print_error(error)
         return 2

@@ -36,24 +36,28 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ..bootstrap import Services
+from ..app.ledger import Clock
 from ..domain.errors import LifecycleError
 from ..logs import get_logger, set_level
 from ..projections.quarantine import describe
 from ..projections.runner import ProjectionRunner
 from ..runtime.heap import freeze_startup_heap
-from ..runtime.lifeline import PARENT_PID
+from ..runtime.lifeline import PARENT_PID, WORKER_LOG_LEVEL
 from ..runtime.niceness import BACKGROUND_NICENESS, lower_this_thread
+from ..runtime.settings import Settings
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
+from ..scheduler.tick import TickParts
 from .common import cores, positive_int, print_error
 
 if TYPE_CHECKING:
     import uvicorn
+    from uvicorn._types import ASGIApplication
 
-WORKER_APP = "lifecycle.api.app:worker_app"
+WORKER_APP = "lifecycle.bootstrap:worker_app"
 CATCH_UP_INTERVAL = 0.5
 CATCH_UP_MAX_BACKOFF = 5.0  # seconds between passes while they fail (the database is down)
 # Events per catch-up transaction. On SQLite a batch is computed without the database's write
@@ -95,13 +99,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     serve.set_defaults(handler=run_serve)
 
 
-def run_serve(args: argparse.Namespace, services: Services) -> int:
+def run_serve(
+    args: argparse.Namespace,
+    parts: TickParts,
+    clock: Clock,
+    settings: Settings,
+    app: Callable[[], ASGIApplication],
+) -> int:
     # The web stack is imported here, not with this module: every other command starts faster
     # (a rebuild's worker processes too).
     import uvicorn
     from uvicorn.supervisors import Multiprocess
-
-    from ..api.app import create_app
 
     faulthandler.enable()  # a fatal signal (SIGBUS from a SQLite -shm file) leaves a traceback
     set_level(args.log_level)
@@ -119,21 +127,21 @@ def run_serve(args: argparse.Namespace, services: Services) -> int:
         log.error("bind_failed", host=args.host, port=args.port, error=str(error))
         print_error(LifecycleError(f"cannot listen on {args.host}:{args.port}: {error}"))
         return 1
-    services.runner.batch_size = CATCH_UP_BATCH
+    parts.runner.batch_size = CATCH_UP_BATCH
     # With HTTP in worker processes, the background threads give way to them (`niceness`).
     niceness = BACKGROUND_NICENESS if args.workers > 1 else 0
-    catch_up = CatchUpLoop(services.runner, niceness=niceness)
-    sweep = start_sweep(services, services.clock, args.sweep_interval, niceness=niceness)
+    catch_up = CatchUpLoop(parts.runner, niceness=niceness)
+    sweep = start_sweep(parts, clock, args.sweep_interval, niceness=niceness)
     catch_up.start()
     log.info("serving", host=args.host, port=args.port, workers=args.workers)
     try:
         if args.workers == 1:
-            config = uvicorn.Config(create_app(services), lifespan="off", **options)
+            config = uvicorn.Config(app(), lifespan="off", **options)
             config.load()  # uvicorn's protocol classes too, before the heap is frozen
             freeze_startup_heap()
             _serve_here(config, sock)
         else:
-            _hand_down(services, args.log_level)
+            _hand_down(settings, args.log_level)
             freeze_startup_heap()  # the sweep's and catch-up's process (workers freeze their own)
             config = uvicorn.Config(
                 WORKER_APP, factory=True, workers=args.workers, lifespan="on", **options
@@ -184,11 +192,9 @@ def _serve_here(config: uvicorn.Config, sock: socket.socket) -> None:
     server.run(sockets=[sock])
 
 
-def _hand_down(services: Services, log_level: str) -> None:
-    """The settings the worker processes read (`api.app.worker_app`)."""
-    from ..api.app import WORKER_LOG_LEVEL
-
-    os.environ.update(services.settings.as_env())
+def _hand_down(settings: Settings, log_level: str) -> None:
+    """The settings the worker processes read (`bootstrap.worker_app`)."""
+    os.environ.update(settings.as_env())
     os.environ[WORKER_LOG_LEVEL] = log_level
     os.environ[PARENT_PID] = str(os.getpid())  # the workers end with this process
 

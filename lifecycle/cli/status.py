@@ -10,14 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..bootstrap import Services
-from .common import print_json, print_table, wants_json
+from ..projections.runner import ProjectionRunner
+from .common import json_output, print_json, print_table, wants_json
 
 
 def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:  # fmt: skip
     status = actions.add_parser(
-        "status", parents=[common], help="positions, lag and quarantined leads of the read models",
+        "status", parents=[common, json_output()],
+        help="positions, lag and quarantined leads of the read models",
         description="Each read model's position in the log, the head, the lead events it still "
         "has to apply, and the leads it skips because one of their events could not be applied "
         "(`projections rebuild NAME` tries them again).",
@@ -25,8 +26,8 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser],
     status.set_defaults(handler=run_status)
 
 
-def run_status(args: argparse.Namespace, services: Services) -> int:
-    status = services.runner.status()
+def run_status(args: argparse.Namespace, runner: ProjectionRunner) -> int:
+    status = runner.status()
     if wants_json(args):
         print_json(status)
         return 0

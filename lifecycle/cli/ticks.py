@@ -10,16 +10,17 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
+from ..app.ledger import Clock
 from ..app.views import dumps, utc
-from ..bootstrap import Services
+from ..domain.rules import Rulebook
 from ..scheduler.sweep import DEFAULT_INTERVAL, start_sweep, stop_sweep
-from ..scheduler.tick import tick
-from .common import CommandParser, moment, positive_int, print_json, wants_json
+from ..scheduler.tick import TickParts, tick
+from .common import CommandParser, json_output, moment, positive_int, print_json, wants_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     once = subparsers.add_parser(
-        "tick", parents=[common], help="fire every timer due now (or at --now)",
+        "tick", parents=[common, json_output()], help="fire every timer due now (or at --now)",
         description="Fires every timer due by T (default: now) as an event on its lead: "
         "auto_nurtured, sla_breached, escalated, opt_out_expired. Safe to run any number of "
         "times, also alongside `lifecycle scheduler run`: each timer fires once.",
@@ -47,12 +48,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     run.set_defaults(handler=run_scheduler)
 
 
-def run_tick(args: argparse.Namespace, services: Services) -> int:
-    now: datetime = args.now or services.clock()
-    if now > services.clock() + services.rules.future_tolerance:
+def run_tick(args: argparse.Namespace, parts: TickParts, clock: Clock, rules: Rulebook) -> int:
+    now: datetime = args.now or clock()
+    if now > clock() + rules.future_tolerance:
         _usage_error(f"--now {utc(now)} is in the future: timers fire only once they are due")
         return 2
-    fired = tick(services, now, limit=args.limit)
+    fired = tick(parts, now, limit=args.limit)
     if wants_json(args):
         print_json({"fired": fired})
     else:
@@ -61,10 +62,10 @@ def run_tick(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def run_scheduler(args: argparse.Namespace, services: Services) -> int:
+def run_scheduler(args: argparse.Namespace, parts: TickParts, clock: Clock) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, _stop_on(stop))
-    scheduler = start_sweep(services, services.clock, interval=args.interval)
+    scheduler = start_sweep(parts, clock, interval=args.interval)
     sys.stderr.write(f"Ticking every {args.interval:g} s; Ctrl-C or SIGTERM stops.\n")
     try:
         while not stop.wait(timeout=1.0):

@@ -6,10 +6,12 @@ import argparse
 import sys
 from typing import Any
 
+from sqlalchemy import Engine
+
 from ..api.tokens import SCOPES, TokenStore
+from ..app.ledger import Clock
 from ..app.views import utc
-from ..bootstrap import Services
-from .common import CommandParser, line, print_json, print_table, wants_json
+from .common import CommandParser, json_output, line, print_json, print_table, wants_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -19,7 +21,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     create = actions.add_parser(
         "create",
-        parents=[common],
+        parents=[common, json_output()],
         help="make a token and print it (once)",
         description="Prints a new random token once; only its SHA-256 is stored. The name is "
         "the default `actor` of the events the token records, and is never reused.",
@@ -36,21 +38,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="repeat for several; admin grants all",
     )
     create.set_defaults(handler=create_token)
-    listing = actions.add_parser("list", parents=[common], help="list tokens (never secrets)")
+    listing = actions.add_parser(
+        "list", parents=[common, json_output()], help="list tokens (never secrets)"
+    )
     listing.set_defaults(handler=list_tokens)
-    revoke = actions.add_parser("revoke", parents=[common], help="revoke a token by name")
+    revoke = actions.add_parser(
+        "revoke", parents=[common, json_output()], help="revoke a token by name"
+    )
     revoke.add_argument("name", type=line, metavar="NAME")
     revoke.set_defaults(handler=revoke_token)
 
 
-def _store(services: Services) -> TokenStore:
-    store = TokenStore(services.engine)
+def _store(engine: Engine) -> TokenStore:
+    store = TokenStore(engine)
     store.create_table()
     return store
 
 
-def create_token(args: argparse.Namespace, services: Services) -> int:
-    secret = _store(services).create(args.name, args.scopes, services.clock())
+def create_token(args: argparse.Namespace, engine: Engine, clock: Clock) -> int:
+    secret = _store(engine).create(args.name, args.scopes, clock())
     if wants_json(args):
         print_json({"name": args.name.strip(), "scopes": sorted(set(args.scopes)), "token": secret})
     else:
@@ -59,8 +65,8 @@ def create_token(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def list_tokens(args: argparse.Namespace, services: Services) -> int:
-    tokens = _store(services).list()
+def list_tokens(args: argparse.Namespace, engine: Engine) -> int:
+    tokens = _store(engine).list()
     rows: list[dict[str, Any]] = [
         {
             "name": token.name,
@@ -79,8 +85,8 @@ def list_tokens(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def revoke_token(args: argparse.Namespace, services: Services) -> int:
-    _store(services).revoke(args.name, services.clock())
+def revoke_token(args: argparse.Namespace, engine: Engine, clock: Clock) -> int:
+    _store(engine).revoke(args.name, clock())
     if wants_json(args):
         print_json({"revoked": args.name})
     else:

@@ -36,6 +36,7 @@ import threading
 from ..logs import get_logger
 
 PARENT_PID = "LIFECYCLE_SERVE_PARENT_PID"  # set by `serve` for the workers it starts
+WORKER_LOG_LEVEL = "LIFECYCLE_SERVE_LOG_LEVEL"  # the log level `serve` hands its workers
 POLL_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1
 log = get_logger(__name__)

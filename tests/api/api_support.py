@@ -40,7 +40,7 @@ def drive(client: TestClient, headers: Headers, lead_id: str, *steps: str) -> di
 
 # ------------------------------------------------------------ `lifecycle` as a subprocess
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "import sys; from lifecycle.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from lifecycle.bootstrap import main; sys.exit(main())"]
 
 
 def run_cli(*argv: str, cwd: Path, exit_code: int = 0) -> subprocess.CompletedProcess[str]:

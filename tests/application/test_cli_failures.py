@@ -16,7 +16,8 @@ import pytest
 
 from lifecycle import logs
 from lifecycle.app.ledger import LeadLedger
-from lifecycle.cli import build_parser, main
+from lifecycle.bootstrap import main
+from lifecycle.cli import build_parser
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere"
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "config" / "example.toml"

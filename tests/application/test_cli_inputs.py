@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.cli import main
+from lifecycle.bootstrap import main
 
 BAD_TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2200-01-01T00:00:00Z"]
 BAD_TEXT = {"NUL": "crm\x00", "zero-width space": "crm\u200b1", "surrogate from argv": "\udcff"}

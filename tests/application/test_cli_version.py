@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.cli import main
+from lifecycle.bootstrap import main
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 

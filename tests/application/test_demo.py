@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.cli import main
+from lifecycle.bootstrap import main
 
 
 def run_demo(folder: Path, capsys: pytest.CaptureFixture[str], seed: int) -> dict[str, object]:

@@ -112,7 +112,7 @@ def import_file(tmp_path: Path) -> Path:
 def test_the_import_command_exits_1_and_lists_rejected_lines(
     import_file: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], clock: ManualClock
 ) -> None:
-    from lifecycle.cli import main
+    from lifecycle.bootstrap import main
 
     code = main(["--database-url", sqlite_url, "import", str(import_file), "--json"])
 
@@ -125,7 +125,7 @@ def test_the_import_command_exits_1_and_lists_rejected_lines(
 def test_lead_show_and_timeline_print_the_contract_json(
     import_file: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lifecycle.cli import main
+    from lifecycle.bootstrap import main
 
     main(["--database-url", sqlite_url, "import", str(import_file)])
     capsys.readouterr()
@@ -144,7 +144,7 @@ def test_lead_show_and_timeline_print_the_contract_json(
 def test_an_unknown_lead_is_exit_1_with_the_error_json_on_stderr(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lifecycle.cli import main
+    from lifecycle.bootstrap import main
 
     assert main(["--database-url", sqlite_url, "lead", "show", "nobody@example.com"]) == 1
     error = json.loads(capsys.readouterr().err)
@@ -154,7 +154,7 @@ def test_an_unknown_lead_is_exit_1_with_the_error_json_on_stderr(
 def test_a_naive_as_of_time_is_bad_usage(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lifecycle.cli import main
+    from lifecycle.bootstrap import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["--database-url", sqlite_url, "lead", "show", "x", "--as-of", "2026-01-01T00:00"])

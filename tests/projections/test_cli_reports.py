@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from lifecycle.bootstrap import Services, Settings
+from lifecycle.bootstrap import Services, Settings, run_command
 from lifecycle.cli import reports
 from lifecycle.cli.common import CommandParser, common_options
 
@@ -27,7 +27,7 @@ def run(database_url, ledger, runner, clock, capsys):
     def run(*argv):
         try:
             args = parser.parse_args(argv)
-            code = args.handler(args, services)
+            code = run_command(args, services.settings, services)
         except SystemExit as exit_:
             code = exit_.code
         out, err = capsys.readouterr()

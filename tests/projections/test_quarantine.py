@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from lifecycle import logs
 from lifecycle.app.activities import Created
-from lifecycle.cli import main
+from lifecycle.bootstrap import main
 from lifecycle.cli.serve import CatchUpLoop
 from lifecycle.projections.catalog import read_models
 from lifecycle.projections.partitions import Partition

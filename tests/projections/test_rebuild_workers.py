@@ -10,8 +10,7 @@ import pytest
 from helpers import every_row
 from sqlalchemy import select
 
-from lifecycle.bootstrap import Settings, build
-from lifecycle.cli import main
+from lifecycle.bootstrap import Settings, build, main
 from lifecycle.domain.values import Policy
 from lifecycle.projections.partitions import MAX_PARTITIONS, Partition
 from lifecycle.projections.runner import positions

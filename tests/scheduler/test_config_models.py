@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from lifecycle.cli import main
+from lifecycle.bootstrap import main
 from lifecycle.config import ConfigError, RulebookFile, json_schema, rulebook_from_mapping
 from lifecycle.domain.values import TouchKind
 
@@ -346,7 +346,9 @@ def test_config_schema_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> 
 def test_the_command_line_starts_without_the_rulebook_models() -> None:
     """`lifecycle --help` and every other command import `lifecycle.config` only if they read
     a rulebook: the models are built when a command needs them."""
-    code = "import sys, lifecycle.cli; print('lifecycle.config' in sys.modules)"
+    code = (
+        "import sys, lifecycle.bootstrap, lifecycle.cli; print('lifecycle.config' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
     assert result.stdout.strip() == "False", result.stderr

@@ -103,6 +103,6 @@ def test_scheduler_run_stops_cleanly_on_sigterm(
     services = Services(Settings("sqlite:///unused.db"), timers.ledger.rules, timers.ledger,
                         timers.engine, timers.runner, clock.now)  # fmt: skip
 
-    assert ticks.run_scheduler(argparse.Namespace(interval=5.0), services) == 0
+    assert ticks.run_scheduler(argparse.Namespace(interval=5.0), services, clock.now) == 0
     assert (started, stopped) == ([5.0], ["scheduler"])
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
