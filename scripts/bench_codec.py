@@ -1,6 +1,7 @@
 """Micro-benchmark of the stored-event codec: µs per lead event to encode and to decode.
 
     python scripts/bench_codec.py [--base PATH] [--rounds 15] [--number 5000]
+    python scripts/bench_codec.py --store sqlite:///PATH [--base PATH] [--rounds 5]
 
 With `--base` (a checkout of an earlier commit, e.g. a `git worktree`), that checkout's
 `lifecycle/storage/codec.py` is measured beside this one in the same process, the two taking
@@ -8,12 +9,15 @@ turns round after round (the order alternating); the figures are the range over 
 and the median of the per-round ratios. Measured per event: `encode` (the mapper's
 `to_stored_event`), `decode` (the mapper's `to_domain_event`), `replay` (the projections' path:
 `Schema.event` on the state bytes) and `marked` (`to_domain_event` of a 0.1 marked-form event).
+With `--store` (a SQLite file, e.g. one `bench_rebuild.py --keep` made), `replay` decodes every
+lead event of that store's log instead, as a rebuild does: the mix of a real history.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import sqlite3
 import statistics
 import sys
 import time
@@ -26,6 +30,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Mapper
+from eventsourcing.utils import resolve_topic
 
 from lifecycle.domain.lead import Lead
 from lifecycle.domain.values import Policy, Stage, Status
@@ -83,6 +88,23 @@ def workloads(module: ModuleType) -> dict[str, Callable[[], object]]:
     }
 
 
+def store_replay(module: ModuleType, url: str) -> tuple[Callable[[], object], int]:
+    """One pass decoding every lead event stored at `url`, and how many there are."""
+    mapper = module.TypedMapper[UUID](transcoder=transcoder())
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        query = "SELECT originator_id, originator_version, topic, state FROM stored_events"
+        found = conn.execute(f"{query} WHERE topic LIKE 'lifecycle:Lead.%'").fetchall()
+    schemas = {topic: mapper.schema(resolve_topic(topic)) for _, _, topic, _ in found}
+    rows = [(schemas[topic], state, UUID(key), version)
+            for key, version, topic, state in found]  # fmt: skip
+
+    def replay() -> None:
+        for schema, state, originator_id, version in rows:
+            schema.event(state, originator_id, version)
+
+    return replay, len(rows)
+
+
 def per_event(work: Callable[[], object], number: int, events: int) -> float:
     start = time.perf_counter()
     for _ in range(number):
@@ -95,11 +117,16 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="a checkout whose codec to measure beside")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--number", type=int, default=5_000, help="passes per measurement")
+    parser.add_argument("--store", help="decode every lead event of this SQLite store")
     args = parser.parse_args()
-    builds = {"this": workloads(codec)}
-    if args.base:
-        builds = {"base": workloads(load(args.base)), **builds}
-    events = len(lead_events())
+    modules = {**({"base": load(args.base)} if args.base else {}), "this": codec}
+    if args.store:
+        passes = {name: store_replay(module, args.store) for name, module in modules.items()}
+        builds = {name: {"replay": work} for name, (work, _) in passes.items()}
+        events, args.number = passes["this"][1], 1
+    else:
+        builds = {name: workloads(module) for name, module in modules.items()}
+        events = len(lead_events())
     times: dict[tuple[str, str], list[float]] = {}
     for number in range(args.rounds):
         order = list(builds) if number % 2 == 0 else list(reversed(builds))

@@ -10,7 +10,10 @@ stored form 60% larger than the data.
 decodes them with a msgspec decoder typed by the class's annotations (one per class, made
 once): parsing and every conversion (times, enums, decimals, the deadlines' keys) happen in
 msgspec's C code, in one pass. The annotations are the schema, so a field keeps its type
-across a round trip, and the JSON stays readable by anyone with `jq`.
+across a round trip, and the JSON stays readable by anyone with `jq`. The decoder's type is a
+`TypedDict` of the stored fields, not the event class: eventsourcing's events are frozen
+dataclasses whose `originator_id` and `originator_version` are columns, not state, so the
+event is made from the decoded state as eventsourcing's own mapper makes it (no `__init__`).
 
 The bytes are written by orjson, as since 0.2: msgspec writes a UTC time as `…Z` where orjson
 writes `…+00:00`, and the stored bytes of an event stay what they were (a later hash chain
@@ -21,7 +24,8 @@ Events stored earlier in the marked form stay readable: in the compact form ever
 the mapper decodes those with the transcoder as before. Classes with a field this module
 does not understand (a list, `Any`, a dataclass) keep the marked form, as do all events when
 the application encrypts or compresses (the compact form is then no faster to read). Events
-of a `class_version` above 1 store it and are upcast as eventsourcing does.
+of a `class_version` above 1 store it and are upcast as eventsourcing does; the upcasts get
+the fields the class still annotates typed, and those only older versions had as JSON.
 """
 
 from __future__ import annotations
