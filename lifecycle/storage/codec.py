@@ -1,4 +1,4 @@
-"""The stored form of events: compact JSON read by each class's annotations.
+"""The stored form of events: compact JSON, decoded by msgspec into each class's annotations.
 
 eventsourcing's JSON form marks every value JSON has no type for as `{"_type_": …, "_data_": …}`
 and decodes by walking the whole document. For a lead event that is six small objects and a
@@ -6,32 +6,42 @@ Python call per marked value: decoding was most of the cost of replaying the log
 stored form 60% larger than the data.
 
 `TypedMapper` stores the events of classes whose annotations it understands as plain JSON
-(orjson: datetimes and dates as ISO-8601 text, enums by value, UUIDs as text, decimals as
-text) and decodes them by the class's annotations: only the fields that need a conversion are
-looked at, each with one direct call (`datetime.fromisoformat`, an enum's value map). The
-annotations are the schema, so a field keeps its type across a round trip, and the JSON stays
-readable by anyone with `jq`.
+(datetimes and dates as ISO-8601 text, enums by value, UUIDs as text, decimals as text) and
+decodes them with a msgspec decoder typed by the class's annotations (one per class, made
+once): parsing and every conversion (times, enums, decimals, the deadlines' keys) happen in
+msgspec's C code, in one pass. The annotations are the schema, so a field keeps its type
+across a round trip, and the JSON stays readable by anyone with `jq`. The decoder's type is a
+`TypedDict` of the stored fields, not the event class: eventsourcing's events are frozen
+dataclasses whose `originator_id` and `originator_version` are columns, not state, so the
+event is made from the decoded state as eventsourcing's own mapper makes it (no `__init__`).
+
+The bytes are written by orjson, as since 0.2: msgspec writes a UTC time as `…Z` where orjson
+writes `…+00:00`, and the stored bytes of an event stay what they were (a later hash chain
+hashes them). The decoder reads both.
 
 Events stored earlier in the marked form stay readable: in the compact form every event's
-`timestamp` is text, in the marked form an object, and the mapper tells them apart by that
-and decodes the marked ones with the transcoder as before. Classes with a field this module
+`timestamp` is text, in the marked form an object, so the typed decoder refuses them, and
+the mapper decodes those with the transcoder as before. Classes with a field this module
 does not understand (a list, `Any`, a dataclass) keep the marked form, as do all events when
 the application encrypts or compresses (the compact form is then no faster to read). Events
-of a `class_version` above 1 store it and are upcast as eventsourcing does.
+of a `class_version` above 1 store it and are upcast as eventsourcing does; the upcasts get
+the fields the class still annotates typed, and those only older versions had as JSON.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
 from types import UnionType
-from typing import Any, ClassVar, Generic, Union, cast, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Generic, TypedDict, Union, cast, get_args, get_origin
+from typing import get_type_hints as type_hints
 from uuid import UUID
 
+import msgspec
 import orjson
 from eventsourcing.domain import DomainEventProtocol, TAggregateID
 from eventsourcing.persistence import (
@@ -42,18 +52,15 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-Decode = Callable[[Any], Any]
 State = dict[str, Any]
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})
-_SCALARS: dict[Any, Decode] = {
-    datetime: datetime.fromisoformat,
-    date: date.fromisoformat,
-    Decimal: Decimal,
-    UUID: UUID,
-}
+_SCALARS = frozenset({datetime, date, Decimal, UUID})
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 _DISCRIMINATOR = "timestamp"  # text in the compact form, a marked object in the other
+_ORIGINATOR = ("originator_id", "originator_version")  # the stored event's columns
+_typed_dict: Any = TypedDict  # called with fields known only at run time
+_untyped = msgspec.json.Decoder()
 
 
 class Unsupported(TypeError):
@@ -61,23 +68,26 @@ class Unsupported(TypeError):
 
 
 class Schema:
-    """How to decode one event class's compact state: its fields that need a conversion."""
+    """How to decode one event class's compact state: msgspec's decoder for its fields."""
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
-        self.fields: tuple[tuple[str, Decode], ...] = tuple(_converters(cls))
+        self.fields: dict[str, Any] = _fields(cls)
+        # Every field may be absent: an absent one is reported by `TypedMapper` by name.
+        self.type: Any = _typed_dict(f"{cls.__qualname__}State", self.fields, total=False)
+        self._decoder = msgspec.json.Decoder(self.type)
         self._versioned = getattr(cls, "class_version", 1) > 1
 
     def decode(self, data: bytes) -> State | None:
         """The decoded state, or None when `data` is in the marked form."""
-        state: State = orjson.loads(data)
-        if type(state.get(_DISCRIMINATOR)) is not str:
+        if self._versioned:
+            return self._decode_versioned(data)
+        try:
+            return cast(State, self._decoder.decode(data))
+        except msgspec.ValidationError as error:
+            if _compact(_untyped.decode(data)):
+                raise ValueError(str(error)) from error  # compact, but not this class's state
             return None
-        for name, convert in self.fields:
-            value = state.get(name)
-            if value is not None:
-                state[name] = convert(value)
-        return state
 
     def event(self, data: bytes, originator_id: Any, originator_version: int) -> Any:
         """The event stored as `data` (upcast if an older class version stored it), or None
@@ -87,11 +97,22 @@ class Schema:
             return None
         state["originator_id"] = originator_id
         state["originator_version"] = originator_version
-        if self._versioned or "class_version" in state:
-            upcast(self.cls, state)
         event: Any = object.__new__(self.cls)
         object.__setattr__(event, "__dict__", state)
         return event
+
+    def _decode_versioned(self, data: bytes) -> State | None:
+        """A state stored by any version of the class, upcast: the fields the class annotates
+        are typed first, those only an older version had are left as JSON for the upcasts."""
+        state = _untyped.decode(data)
+        if not _compact(state):
+            return None
+        try:
+            state.update(msgspec.convert(state, self.type, str_keys=True))
+        except msgspec.ValidationError as error:
+            raise ValueError(str(error)) from error
+        upcast(self.cls, state)
+        return cast(State, state)
 
 
 def encode(state: State) -> bytes:
@@ -106,7 +127,7 @@ def schema_of(cls: type) -> Schema | None:
         schema = Schema(cls)
     except Unsupported:
         return None
-    return schema if any(name == _DISCRIMINATOR for name, _ in schema.fields) else None
+    return schema if schema.fields.get(_DISCRIMINATOR) is datetime else None
 
 
 class TypedMapper(Mapper[TAggregateID], Generic[TAggregateID]):
@@ -205,60 +226,45 @@ def upcast(cls: type, state: State) -> None:
         from_version += 1
 
 
-def _converters(cls: type) -> list[tuple[str, Decode]]:
+def _compact(state: Any) -> bool:
+    """Whether a decoded JSON state is in the compact form (its `timestamp` is text)."""
+    return type(state) is dict and type(state.get(_DISCRIMINATOR)) is str
+
+
+def _fields(cls: type) -> dict[str, Any]:
+    """The annotations of the stored fields of `cls`: `Unsupported` if one has no compact form."""
     try:
-        hints = get_type_hints(cls)
+        hints = type_hints(cls)
     except Exception as error:
         raise Unsupported(f"unresolvable annotations on {cls.__qualname__}") from error
-    found = []
-    for name, hint in hints.items():
-        if get_origin(hint) is ClassVar or name in ("originator_id", "originator_version"):
-            continue
-        convert = _converter(hint)
-        if convert is not None:
-            found.append((name, convert))
-    return found
+    return {
+        name: _check(hint)
+        for name, hint in hints.items()
+        if get_origin(hint) is not ClassVar and name not in _ORIGINATOR
+    }
 
 
-def _converter(hint: Any) -> Decode | None:
-    """How to decode a value annotated `hint` (None: it is JSON as it is)."""
+def _check(hint: Any) -> Any:
+    """`hint`, if msgspec decodes its compact form to what was encoded (else `Unsupported`)."""
     if get_origin(hint) in (Union, UnionType):
         options = [option for option in get_args(hint) if option is not type(None)]
-        if len(options) != 1:
-            if all(option in _PLAIN for option in options):
-                return None
+        if len(options) != 1 and not all(option in _PLAIN for option in options):
             raise Unsupported(f"a union of {options}")
-        hint = options[0]  # Optional: None stays None (`Schema.decode` skips it)
-    if hint in _PLAIN:
-        return None
-    if hint in _SCALARS:
-        return _SCALARS[hint]
+        _check(options[0])  # an Optional: None stays None
+        return hint
+    if hint in _PLAIN or hint in _SCALARS:
+        return hint
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return _by_value(hint)
+        if all(type(member.value) in (str, int) for member in hint):
+            return hint
+        raise Unsupported(f"{hint.__qualname__} has values JSON would change")
     if get_origin(hint) is dict:
         key, value = get_args(hint)
         if key is not str and not _text_enum(key):
             raise Unsupported(f"JSON keys are text, not {key!r}")
-        convert_key = _converter(key) or _same
-        convert_value = _converter(value) or _same
-        if convert_key is _same and convert_value is _same:
-            return None
-        return lambda mapping: (
-            {
-                convert_key(k): convert_value(v) if v is not None else None
-                for k, v in mapping.items()
-            }
-            if mapping
-            else mapping
-        )
+        _check(value)
+        return hint
     raise Unsupported(f"no compact form for {hint!r}")
-
-
-def _by_value(enum: type[Enum]) -> Decode:
-    members = enum._value2member_map_
-    if all(type(member.value) in (str, int) for member in enum):
-        return members.__getitem__
-    raise Unsupported(f"{enum.__qualname__} has values JSON would change")
 
 
 def _text_enum(hint: Any) -> bool:
@@ -267,10 +273,6 @@ def _text_enum(hint: Any) -> bool:
         and issubclass(hint, Enum)
         and all(type(member.value) is str for member in hint)
     )
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _default(value: Any) -> Any:
