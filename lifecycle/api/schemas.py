@@ -45,21 +45,3 @@ class Error(BaseModel):
     """`{"error": {"code", "message", …}}`: extra fields depend on the code."""
 
     error: ErrorDetail
-
-
-class ReportWarning(BaseModel):
-    code: str = Field(description="`projection_quarantine`: the read model skips some leads")
-    projection: str = Field(description="the read model")
-    leads: int = Field(ge=1, description="how many leads it skips")
-    message: str
-
-
-class Report(BaseModel):
-    """A report: its keys depend on the report (docs/reports.md)."""
-
-    model_config = ConfigDict(extra="allow")
-    warnings: list[ReportWarning] = Field(
-        description="empty when every read model the report reads is whole; else one entry "
-        "per read model that skips leads whose events could not be applied (see `lifecycle "
-        "projections status`): the report is then incomplete"
-    )
