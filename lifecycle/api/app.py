@@ -72,6 +72,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
         )
-        document.setdefault("components", {}).setdefault("schemas", {}).update(activity_schemas())
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        activities = activity_schemas()
+        clashes = [
+            name for name, schema in activities.items() if schemas.get(name, schema) != schema
+        ]
+        if clashes:  # two shapes of one name: a route would point at the wrong one
+            raise RuntimeError(f"OpenAPI components named twice: {', '.join(clashes)}")
+        schemas.update(activities)
         app.openapi_schema = document
     return app.openapi_schema

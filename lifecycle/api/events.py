@@ -9,18 +9,17 @@ consumer keeps the `next_after` it was given, never `position + 1`.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, cast
+from typing import Annotated
 
-from eventsourcing.persistence import Notification
 from fastapi import APIRouter, Depends, Query, Response
 
-from ..app.views import timeline_entry
+from ..app.shapes import EventPage
+from ..app.views import event_page, feed_entry
 from ..domain.lead import Lead
 from .auth import require
 from .deps import ServicesDep
 from .errors import documented
 from .responses import JsonBody
-from .schemas import EventPage
 from .tokens import Caller
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -44,18 +43,9 @@ def feed(
     notifications = ledger.recorder.select_notifications(
         start=after, limit=limit, topics=lead_topics(), inclusive_of_start=False
     )
-    items = [_entry(n, ledger.decode(n)) for n in notifications]
+    items = [feed_entry(ledger.decode(n), n.id) for n in notifications]
     next_after = notifications[-1].id if notifications else after
-    return JsonBody({"items": items, "next_after": next_after})
-
-
-def _entry(notification: Notification, event: object) -> dict[str, Any]:
-    lead_event = cast(Lead.Event, event)
-    return {
-        **timeline_entry(lead_event),
-        "lead_id": str(lead_event.originator_id),
-        "position": notification.id,
-    }
+    return JsonBody(event_page(items, next_after))
 
 
 @cache

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ..app.recording import Outcome, Submission
-from ..app.views import lead_json, timeline_entry, timeline_json
+from ..app.shapes import ActivityResult, CreatedLead, Lead, LeadPage, Timeline
+from ..app.views import activity_json, created_lead_json, lead_json, lead_page, timeline_json
 from ..domain.errors import ValidationFailed
 from ..domain.inputs import check_text
 from ..domain.values import Stage, Status
@@ -18,7 +19,6 @@ from .deps import AppParts, ServicesDep
 from .errors import documented
 from .params import IsoTime, Line
 from .responses import JsonBody
-from .schemas import ActivityResult, CreatedLead, Lead, LeadPage, Timeline
 from .tokens import Caller
 
 router = APIRouter(prefix="/v1", tags=["leads"])
@@ -49,7 +49,8 @@ REPLAYED = "Idempotent-Replayed"
 async def create_lead(request: Request) -> Response:
     outcome = await _record(request, "leads", None)
     status = 200 if outcome.deduplicated else 201
-    return JsonBody(lead_json(outcome.lead, outcome.deduplicated), status, _headers(outcome))
+    answer = created_lead_json(outcome.lead, outcome.deduplicated)
+    return JsonBody(answer, status, _headers(outcome))
 
 
 @router.post(
@@ -63,11 +64,7 @@ async def create_lead(request: Request) -> Response:
 )
 async def record_activity(request: Request, ref: UncheckedRef) -> Response:
     outcome = await _record(request, f"leads/{ref}/activities", ref)
-    answer = {
-        "lead": lead_json(outcome.lead),
-        "events": [timeline_entry(event) for event in outcome.events],
-    }
-    return JsonBody(answer, 200, _headers(outcome))
+    return JsonBody(activity_json(outcome.lead, outcome.events), 200, _headers(outcome))
 
 
 @router.get(
@@ -91,7 +88,7 @@ def list_leads(
 ) -> Response:
     wanted = listing.Filters(status, stage, owner, source)
     leads, next_cursor = listing.page(services, wanted, limit, cursor)
-    return JsonBody({"items": [lead_json(lead) for lead in leads], "next_cursor": next_cursor})
+    return JsonBody(lead_page(leads, next_cursor))
 
 
 @router.get(

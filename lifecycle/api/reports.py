@@ -13,13 +13,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from ..projections.attribution_models import Model
-from ..projections.reports import build_report
+from ..projections.reports import REPORTS, build_report
 from .auth import require
 from .deps import AppParts, ServicesDep
 from .errors import documented
 from .params import IsoTime
 from .responses import JsonBody
-from .schemas import Report
 
 router = APIRouter(
     prefix="/v1",
@@ -46,13 +45,20 @@ Money = Annotated[Decimal, Query(ge=Decimal("0.01"), le=Decimal("1e12"))]
 Capacity = Annotated[float, Query(ge=0.01, le=10_000)]
 
 
+def _shape(name: str) -> type:
+    """The report's JSON shape (`projections.reports.shapes`), for the OpenAPI document."""
+    return REPORTS[name].shape
+
+
 def _report(services: AppParts, name: str, **options: Any) -> Response:
     return JsonBody(
         build_report(name, services.engine, services.rules, services.clock(), **options)
     )
 
 
-@router.get("/reports/funnel", response_model=Report, summary="Funnel (scope reports:read)")
+@router.get(
+    "/reports/funnel", response_model=_shape("funnel"), summary="Funnel (scope reports:read)"
+)
 def funnel(
     services: ServicesDep,
     start: From = None,
@@ -63,7 +69,9 @@ def funnel(
     return _report(services, "funnel", start=start, end=to, now=now, group_by=group_by)
 
 
-@router.get("/reports/status", response_model=Report, summary="Status board (reports:read)")
+@router.get(
+    "/reports/status", response_model=_shape("status"), summary="Status board (reports:read)"
+)
 def status(
     services: ServicesDep,
     start: From = None,
@@ -74,18 +82,22 @@ def status(
     return _report(services, "status", start=start, end=to, now=now, group_by=group_by)
 
 
-@router.get("/reports/sla", response_model=Report, summary="SLA compliance (reports:read)")
+@router.get("/reports/sla", response_model=_shape("sla"), summary="SLA compliance (reports:read)")
 def sla(services: ServicesDep, start: From = None, to: To = None, now: Now = None) -> Response:
     return _report(services, "sla", start=start, end=to, now=now)
 
 
-@router.get("/reports/activity", response_model=Report, summary="Sales activity (reports:read)")
+@router.get(
+    "/reports/activity", response_model=_shape("activity"), summary="Sales activity (reports:read)"
+)
 def activity(services: ServicesDep, start: From = None, to: To = None, now: Now = None) -> Response:
     return _report(services, "activity", start=start, end=to, now=now)
 
 
 @router.get(
-    "/reports/time-in-status", response_model=Report, summary="Time in status (reports:read)"
+    "/reports/time-in-status",
+    response_model=_shape("time-in-status"),
+    summary="Time in status (reports:read)",
 )
 def time_in_status(
     services: ServicesDep,
@@ -97,7 +109,11 @@ def time_in_status(
     return _report(services, "time-in-status", start=start, end=to, now=now, per_lead=per_lead)
 
 
-@router.get("/reports/attribution", response_model=Report, summary="Attribution (reports:read)")
+@router.get(
+    "/reports/attribution",
+    response_model=_shape("attribution"),
+    summary="Attribution (reports:read)",
+)
 def attribution(
     services: ServicesDep,
     start: From = None,
@@ -111,7 +127,7 @@ def attribution(
 
 @router.get(
     "/plan",
-    response_model=Report,
+    response_model=_shape("plan"),
     summary="The reverse funnel for a revenue goal (scope reports:read)",
     description="The parameters of `lifecycle plan`: `conversion_rate` for every stage, or "
     "one rate per stage. With leads in the store, the actuals of the period beside it.",

@@ -1,17 +1,28 @@
-"""The JSON shapes of docs/json.md, shared by the CLI and the HTTP API."""
+"""The JSON answers of docs/json.md, built as plain dicts for the CLI and the HTTP API.
+
+Their shapes are the `TypedDict`s of `shapes` (which the OpenAPI document shows too); mypy
+checks that each builder makes exactly its shape's keys.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
 from ..domain.lead import Lead
+from . import shapes
 
 
+@overload
+def utc(moment: datetime) -> str: ...
+@overload
+def utc(moment: None) -> None: ...
+@overload
+def utc(moment: datetime | None) -> str | None: ...
 def utc(moment: datetime | None) -> str | None:
     """ISO-8601 in UTC with a `Z`, as every time in our output.
 
@@ -45,8 +56,8 @@ def plain(value: Any) -> Any:
     return value
 
 
-def lead_json(lead: Lead, deduplicated: bool | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def lead_json(lead: Lead) -> shapes.Lead:
+    return {
         "id": str(lead.id),
         "external_id": lead.external_id,
         "email": lead.email,
@@ -69,12 +80,13 @@ def lead_json(lead: Lead, deduplicated: bool | None = None) -> dict[str, Any]:
         "updated_at": utc(lead.updated_at),
         "version": lead.version,
     }
-    if deduplicated is not None:
-        body["deduplicated"] = deduplicated
-    return body
 
 
-def timeline_entry(event: Lead.Event) -> dict[str, Any]:
+def created_lead_json(lead: Lead, deduplicated: bool) -> shapes.CreatedLead:
+    return {**lead_json(lead), "deduplicated": deduplicated}
+
+
+def timeline_entry(event: Lead.Event) -> shapes.TimelineEntry:
     return {
         "seq": event.originator_version,
         "type": event.TYPE,
@@ -87,8 +99,24 @@ def timeline_entry(event: Lead.Event) -> dict[str, Any]:
     }
 
 
-def timeline_json(lead_id: str, events: list[Lead.Event]) -> dict[str, Any]:
+def feed_entry(event: Lead.Event, position: int) -> shapes.FeedEntry:
+    return {**timeline_entry(event), "lead_id": str(event.originator_id), "position": position}
+
+
+def timeline_json(lead_id: str, events: list[Lead.Event]) -> shapes.Timeline:
     return {"lead_id": lead_id, "events": [timeline_entry(event) for event in events]}
+
+
+def activity_json(lead: Lead, events: list[Lead.Event]) -> shapes.ActivityResult:
+    return {"lead": lead_json(lead), "events": [timeline_entry(event) for event in events]}
+
+
+def lead_page(leads: list[Lead], next_cursor: str | None) -> shapes.LeadPage:
+    return {"items": [lead_json(lead) for lead in leads], "next_cursor": next_cursor}
+
+
+def event_page(items: list[shapes.FeedEntry], next_after: int) -> shapes.EventPage:
+    return {"items": items, "next_after": next_after}
 
 
 def dumps(value: Any, pretty: bool = False) -> str:

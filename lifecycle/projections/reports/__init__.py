@@ -7,12 +7,14 @@ Options: `start`/`from`, `end`/`to` (times, on `occurred_at`), `group_by`, `now`
 report `model`, `goal` (attribution), `per_lead` (time-in-status) and the plan's numbers.
 A bad or inapplicable option raises `ValidationFailed`. Every report has `warnings`: empty
 when healthy, else one `projection_quarantine` entry per read model it reads that skips leads
-(`projections.quarantine`), so that an incomplete report never poses as complete.
+(`projections.quarantine`), so that an incomplete report never poses as complete. Each
+report's JSON shape, warnings included, is its `shape` (`shapes`), which the OpenAPI
+document publishes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,26 +25,31 @@ from ...domain.errors import ValidationFailed
 from ...domain.rules import Rulebook
 from ...storage.db import reading
 from .. import quarantine
-from . import activity, attribution, funnel, plan, sla, status, time_in_status
+from . import activity, attribution, funnel, plan, shapes, sla, status, time_in_status
 from .options import Options, Spec, parse
 
 
 @dataclass(frozen=True)
 class Report:
     spec: Spec
-    build: Callable[[Connection, Rulebook, Options], dict[str, Any]]
+    build: Callable[[Connection, Rulebook, Options], Mapping[str, Any]]
     reads: tuple[str, ...]  # the projections whose tables it reads (for its warnings)
+    shape: type  # what it answers, `warnings` included (`shapes`): its OpenAPI schema
 
 
 FACTS, TOUCHES, CLOCKS = "lead_facts", "touches", "sla_clocks"
 REPORTS: dict[str, Report] = {
-    "funnel": Report(funnel.SPEC, funnel.build, (FACTS,)),
-    "status": Report(status.SPEC, status.build, (FACTS,)),
-    "sla": Report(sla.SPEC, sla.build, (CLOCKS, FACTS)),
-    "activity": Report(activity.SPEC, activity.build, (FACTS,)),
-    "time-in-status": Report(time_in_status.SPEC, time_in_status.build, (FACTS,)),
-    "attribution": Report(attribution.SPEC, attribution.build, (FACTS, TOUCHES)),
-    "plan": Report(plan.SPEC, plan.build, (FACTS,)),
+    "funnel": Report(funnel.SPEC, funnel.build, (FACTS,), shapes.FunnelReport),
+    "status": Report(status.SPEC, status.build, (FACTS,), shapes.StatusReport),
+    "sla": Report(sla.SPEC, sla.build, (CLOCKS, FACTS), shapes.SlaReport),
+    "activity": Report(activity.SPEC, activity.build, (FACTS,), shapes.ActivityReport),
+    "time-in-status": Report(
+        time_in_status.SPEC, time_in_status.build, (FACTS,), shapes.TimeInStatusReport
+    ),
+    "attribution": Report(
+        attribution.SPEC, attribution.build, (FACTS, TOUCHES), shapes.AttributionReport
+    ),
+    "plan": Report(plan.SPEC, plan.build, (FACTS,), shapes.PlanReport),
 }
 
 

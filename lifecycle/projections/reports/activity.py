@@ -21,6 +21,7 @@ from ...domain.rules import Rulebook
 from ...domain.values import Channel
 from ..base import micros, moment
 from ..facts import attempts, lead_facts
+from . import shapes
 from .common import ratio
 from .options import Options, Spec
 
@@ -31,7 +32,7 @@ DEEPEST = 6  # depth buckets 0..5 attempts, then "6+" (the cadence asks for 5)
 CHANNELS = [channel.value for channel in Channel]
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.ActivityBody:
     a = attempts.c
     query = (
         select(a.owner, a.week, a.month, a.channel, func.count(), func.min(a.occurred_at),
@@ -65,7 +66,7 @@ def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]
     }
 
 
-def _depth(conn: Connection, options: Options) -> dict[str, Any]:
+def _depth(conn: Connection, options: Options) -> shapes.DepthSummary:
     facts = lead_facts.c
     query = (
         select(facts.attempts, func.count())
@@ -97,9 +98,9 @@ def _owners(
     monthly: dict[tuple[Any, str], Counter[str]],
     weeks: list[str],
     months: list[str],
-) -> list[dict[str, Any]]:
+) -> list[shapes.OwnerActivity]:
     names = sorted({owner for owner, _ in weekly if owner is not None})
-    rows = []
+    rows: list[shapes.OwnerActivity] = []
     for owner in names:
         emails = [weekly.get((owner, week), Counter())["email"] for week in weeks]
         dials = [monthly.get((owner, month), Counter())["call"] for month in months]

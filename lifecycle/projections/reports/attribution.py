@@ -21,6 +21,7 @@ from ..attribution_models import Milestones, Touch, assists, credit, eligible
 from ..base import moment
 from ..facts import lead_facts
 from ..touches import touches
+from . import shapes
 from .common import money
 from .options import Options, Spec
 
@@ -36,7 +37,7 @@ GOAL_AT: dict[str, ColumnElement[int]] = {
 Key = tuple[str | None, str | None, str | None]  # source, campaign, content
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.AttributionBody:
     with_revenue = options.goal == "customer"
     credits: dict[Key, float] = defaultdict(float)
     revenues: dict[Key, float] = defaultdict(float)
@@ -60,8 +61,9 @@ def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]
         "credited": credited,
         "revenue": money(total_cents) if with_revenue else None,
         "rows": _rows(credits, revenues, with_revenue),
-        **{f"by_{name}": _rollup(credits, revenues, with_revenue, i)
-           for i, name in enumerate(("source", "campaign", "content"))},
+        "by_source": _rollup(credits, revenues, with_revenue, 0),
+        "by_campaign": _rollup(credits, revenues, with_revenue, 1),
+        "by_content": _rollup(credits, revenues, with_revenue, 2),
         "assists": [{"content": c, "assists": n}
                     for c, n in sorted(assisted.items(), key=lambda i: (-i[1], i[0]))],
     }  # fmt: skip
@@ -108,8 +110,9 @@ def _rows(credits: dict[Key, float], revenues: dict[Key, float], with_revenue: b
                                        str(r["content"])))  # fmt: skip
 
 
-def _rollup(credits: dict[Key, float], revenues: dict[Key, float], with_revenue: bool,
-            index: int) -> list[dict[str, Any]]:  # fmt: skip
+def _rollup(
+    credits: dict[Key, float], revenues: dict[Key, float], with_revenue: bool, index: int
+) -> list[Any]:  # fmt: skip  (keyed by the rolled-up column's name)
     name = ("source", "campaign", "content")[index]
     credit_by: dict[str | None, float] = defaultdict(float)
     revenue_by: dict[str | None, float] = defaultdict(float)

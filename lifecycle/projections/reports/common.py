@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sqlalchemy import ColumnElement
 
 from ...domain.errors import ValidationFailed
 from ..base import micros, moment
+
+if TYPE_CHECKING:  # shapes reads the options, which read the period
+    from .shapes import Period as PeriodShape
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,14 @@ class Period:
             self.end is None or value < micros(self.end)
         )
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> PeriodShape:
         return {"from": utc(self.start), "to": utc(self.end)}
 
 
+@overload
+def utc(value: datetime | int) -> str: ...
+@overload
+def utc(value: datetime | int | None) -> str | None: ...
 def utc(value: datetime | int | None) -> str | None:
     """ISO-8601 in UTC with a `Z`, from a datetime or stored microseconds."""
     if value is None:

@@ -15,19 +15,12 @@ from sqlalchemy import Connection, case, func, literal, select
 from ...domain.rules import Rulebook
 from ...domain.values import STAGE_ORDER
 from ..facts import lead_facts
+from . import shapes
 from .common import money, ratio
 from .options import GROUPS, Options, Spec
 
 SPEC = Spec(groups=GROUPS)
 COUNTS = ("leads", "mqls", "sqls", "opportunities", "customers")
-# Stage-to-stage conversion (the planner's names) and the whole funnel.
-RATES = (
-    ("lead_to_mql", "mqls", "leads"),
-    ("mql_to_sql", "sqls", "mqls"),
-    ("sql_to_opportunity", "opportunities", "sqls"),
-    ("opportunity_to_customer", "customers", "opportunities"),
-    ("lead_to_customer", "customers", "leads"),
-)
 GROUP_COLUMNS = {
     "source": lead_facts.c.source,
     "campaign": lead_facts.c.campaign,
@@ -37,15 +30,15 @@ GROUP_COLUMNS = {
 }
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
-    rows = [_row(group, counts) for group, *counts in conn.execute(_query(options))]
-    rows.sort(key=lambda row: (row["group"] is None, str(row["group"])))
-    if options.group_by is None and not rows:
-        rows = [_row("all", [0] * (len(COUNTS) + 1))]
-    total = _row("total", [sum(row[k] for row in rows) for k in COUNTS] + [0])
-    total["revenue"] = money(sum(row["revenue_cents"] for row in rows))
-    for row in (*rows, total):
-        del row["revenue_cents"]
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.FunnelBody:
+    found = [(group, [int(n) for n in counts], int(cents or 0))
+             for group, *counts, cents in conn.execute(_query(options))]  # fmt: skip
+    found.sort(key=lambda item: (item[0] is None, str(item[0])))
+    if options.group_by is None and not found:
+        found = [("all", [0] * len(COUNTS), 0)]
+    sums = [sum(counts[i] for _, counts, _ in found) for i in range(len(COUNTS))]
+    total = _row("total", sums, sum(cents for _, _, cents in found))
+    rows = [_row(group, counts, cents) for group, counts, cents in found]
     return {"group_by": options.group_by, **options.period.as_dict(), "rows": rows, "total": total}
 
 
@@ -62,10 +55,13 @@ def _query(options: Options) -> Any:
     return query.group_by(group) if options.group_by else query
 
 
-def _row(group: Any, values: list[Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"group": group, **dict(zip(COUNTS, map(int, values), strict=False))}
-    cents = int(values[len(COUNTS)] or 0)
-    row["revenue"], row["revenue_cents"] = money(cents), cents
-    for name, part, whole in RATES:
-        row[name] = ratio(row[part], row[whole])
-    return row
+def _row(group: Any, counts: list[int], cents: int) -> shapes.FunnelRow:
+    leads, mqls, sqls, opportunities, customers = counts
+    return {
+        "group": group, "leads": leads, "mqls": mqls, "sqls": sqls,
+        "opportunities": opportunities, "customers": customers, "revenue": money(cents),
+        "lead_to_mql": ratio(mqls, leads), "mql_to_sql": ratio(sqls, mqls),
+        "sql_to_opportunity": ratio(opportunities, sqls),
+        "opportunity_to_customer": ratio(customers, opportunities),
+        "lead_to_customer": ratio(customers, leads),
+    }  # fmt: skip

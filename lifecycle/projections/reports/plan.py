@@ -9,8 +9,9 @@ Visitors are not recorded, so their actual is null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, func, select
 
@@ -19,7 +20,7 @@ from ...domain.rules import Rulebook
 from ..base import micros, moment
 from ..facts import lead_facts
 from ..planner import plan
-from . import funnel
+from . import funnel, shapes
 from .common import ratio
 from .options import PLAN_OPTIONS, Options, Spec
 
@@ -28,7 +29,7 @@ STAGES = ("visitors", "leads", "mqls", "sqls", "opportunities", "customers")
 _WEEK = timedelta(weeks=1)
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.PlanBody:
     inputs = options.plan
     assert inputs is not None  # the spec accepts the plan options, so parse() filled them
     try:
@@ -36,26 +37,28 @@ def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]
                       inputs.mqls_per_rep_week)  # fmt: skip
     except ValueError as error:
         raise ValidationFailed(str(error)) from None
-    result: dict[str, Any] = target.as_dict()
+    targets: dict[str, Any] = target.as_dict()
+    # The plan's own keys first (`as_dict` writes exactly the fields of `Plan`).
+    result = cast(shapes.PlanBody, targets)
     weeks = _weeks(conn, options)
     if weeks is None:
         return result
-    actual = funnel.build(conn, rules, Options(period=options.period, now=options.now)).get(
-        "total", {}
-    )
+    actual = funnel.build(conn, rules, Options(period=options.period, now=options.now))["total"]
+    counts: Mapping[str, Any] = actual
     share = min(weeks / inputs.weeks, 1.0) if inputs.weeks else 1.0
+    bounds = options.period.as_dict()
     result["actuals"] = {
-        **options.period.as_dict(),
-        "weeks": round(weeks, 2),
-        **{stage: actual.get(stage) for stage in STAGES},
-        "revenue": actual.get("revenue"),
-        "mqls_per_week": ratio(actual.get("mqls", 0), weeks, 2),
-    }
+        "from": bounds["from"], "to": bounds["to"], "weeks": round(weeks, 2),
+        "visitors": None, "leads": actual["leads"], "mqls": actual["mqls"],
+        "sqls": actual["sqls"], "opportunities": actual["opportunities"],
+        "customers": actual["customers"], "revenue": actual["revenue"],
+        "mqls_per_week": ratio(actual["mqls"], weeks, 2),
+    }  # fmt: skip
     result["stages"] = [
-        {"stage": stage, "target": result[stage],
-         "target_for_period": round(result[stage] * share, 2),
-         "actual": actual.get(stage),
-         "attainment": ratio(actual[stage], result[stage] * share) if stage in actual else None}
+        {"stage": stage, "target": targets[stage],
+         "target_for_period": round(targets[stage] * share, 2),
+         "actual": counts.get(stage),
+         "attainment": ratio(counts[stage], targets[stage] * share) if stage in counts else None}
         for stage in STAGES
     ]  # fmt: skip
     return result

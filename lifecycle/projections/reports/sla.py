@@ -25,6 +25,7 @@ from ...domain.rules import Rulebook
 from ..base import micros, moment
 from ..clocks import BREACHED, MET, PENDING, SLA_POLICIES, sla_clocks
 from ..facts import lead_facts
+from . import shapes
 from .common import hours, percentile, ratio, utc
 from .options import Options, Spec
 
@@ -49,7 +50,7 @@ class _Tally:
         self.corrected += corrected
         self.recorded += recorded
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> shapes.Tally:
         due = self.met + self.breached
         return {
             "due": due, "met": self.met, "breached": self.breached,
@@ -58,7 +59,7 @@ class _Tally:
         }  # fmt: skip
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.SlaBody:
     policies = {policy: _Tally() for policy in SLA_POLICIES}
     owners: dict[tuple[Any, str], _Tally] = defaultdict(_Tally)
     now = micros(options.now)
@@ -117,7 +118,7 @@ def _calendar(rules: Rulebook, team: str | None) -> BusinessCalendar:
     return rules.sla.calendar(name)
 
 
-def _summary(values: list[float]) -> dict[str, Any]:
+def _summary(values: list[float]) -> shapes.FirstAttempts:
     return {
         "leads": len(values),
         "median_business_hours": hours(percentile(values, 0.5)),

@@ -14,13 +14,14 @@ from sqlalchemy import Connection, func, select
 from ...domain.rules import Rulebook
 from ...domain.values import STAGE_ORDER, Status
 from ..facts import lead_facts
+from . import shapes
 from .funnel import GROUP_COLUMNS
 from .options import GROUPS, Options, Spec
 
 SPEC = Spec(groups=GROUPS, default_group="owner")
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.StatusBody:
     facts = lead_facts.c
     group = GROUP_COLUMNS[options.group_by or "owner"]
     query = (

@@ -23,6 +23,7 @@ from ...domain.rules import Rulebook
 from ...domain.values import STAGE_ORDER, Status
 from ..base import micros
 from ..facts import lead_facts, status_spans
+from . import shapes
 from .common import elapsed_hours, hours, percentile, utc
 from .options import Options, Spec
 
@@ -39,7 +40,7 @@ class _Summary:
     current: int = 0
     durations: list[float] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> shapes.Stays:
         return {
             "entered": self.entered, "exited": self.exited, "current": self.current,
             "median_hours": hours(percentile(self.durations, 0.5)),
@@ -47,7 +48,7 @@ class _Summary:
         }  # fmt: skip
 
 
-def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]:
+def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.TimeInStatusBody:
     summary = {(kind, value): _Summary() for kind, values in KINDS.items() for value in values}
     period = options.period
     for kind, value, entered, exited in _finished(conn, options):
@@ -61,8 +62,10 @@ def build(conn: Connection, rules: Rulebook, options: Options) -> dict[str, Any]
         item = summary[(kind, value)]
         item.current += 1
         item.entered += period.contains(entered)
-    result: dict[str, Any] = {
-        **period.as_dict(),
+    bounds = period.as_dict()
+    result: shapes.TimeInStatusBody = {
+        "from": bounds["from"],
+        "to": bounds["to"],
         "now": utc(options.now),
         "statuses": [{"status": v, **summary[("status", v)].as_dict()} for v in KINDS["status"]],
         "stages": [{"stage": v, **summary[("stage", v)].as_dict()} for v in KINDS["stage"]],
@@ -91,7 +94,7 @@ def _current(conn: Connection) -> list[tuple[str, str, int]]:
     return stays
 
 
-def _per_lead(conn: Connection, options: Options) -> list[dict[str, Any]]:
+def _per_lead(conn: Connection, options: Options) -> list[shapes.LeadStays]:
     f, s = lead_facts.c, status_spans.c
     created = options.period.where(f.created_at)
     stays: list[tuple[str, Stay]] = [
@@ -109,22 +112,24 @@ def _per_lead(conn: Connection, options: Options) -> list[dict[str, Any]]:
                   (lead, ("stage", stage, stage_since, None))]  # fmt: skip
     stays.sort(key=lambda item: (item[0], item[1][0], item[1][2], item[1][3] is None))
     now = micros(options.now)
-    return [
-        {"lead_id": lead, **_properties([stay for _, stay in group], now)}
-        for lead, group in groupby(stays, key=lambda item: item[0])
-    ]
+    leads: list[shapes.LeadStays] = []
+    for lead, group in groupby(stays, key=lambda item: item[0]):
+        statuses, stages = _properties([stay for _, stay in group], now)
+        leads.append({"lead_id": lead, "statuses": statuses, "stages": stages})
+    return leads
 
 
-def _properties(stays: list[Stay], now: int) -> dict[str, Any]:
-    result: dict[str, dict[str, Any]] = {"statuses": {}, "stages": {}}
+def _properties(stays: list[Stay], now: int) -> tuple[dict[str, shapes.Stay], ...]:
+    """The lead's statuses and stages."""
+    result: dict[str, dict[str, shapes.Stay]] = {"statuses": {}, "stages": {}}
     totals: dict[tuple[str, str], float] = {}
     for kind, value, entered, exited in stays:  # in order of entry
         section = result["statuses" if kind == "status" else "stages"]
         latest = elapsed_hours(entered, now if exited is None else exited)
         totals[(kind, value)] = totals.get((kind, value), 0.0) + latest
-        first = section.get(value, {}).get("entered_at", utc(entered))
+        first = section[value]["entered_at"] if value in section else utc(entered)
         section[value] = {
             "entered_at": first, "exited_at": utc(exited), "latest_hours": hours(latest),
             "cumulative_hours": hours(totals[(kind, value)]),
         }  # fmt: skip
-    return result
+    return result["statuses"], result["stages"]
