@@ -14,7 +14,7 @@ from lifecycle.bootstrap import Settings, build
 from lifecycle.cli import main
 from lifecycle.domain.values import Policy
 from lifecycle.projections.partitions import MAX_PARTITIONS, Partition
-from lifecycle.projections.runner import positions
+from lifecycle.projections.positions import positions
 
 
 def stories(story, leads=6):
