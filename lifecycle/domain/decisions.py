@@ -1,10 +1,9 @@
-"""What the lead's commands decide before they record anything: the checks that refuse an
-activity, and the deadlines an activity starts. Pure functions of the lead and the context;
-`Lead` (lead.py) calls them and records the event."""
+"""What the lead's commands check before they record anything: each check refuses the
+activity with its error, or passes. Pure functions of the lead and the context; `Lead`
+(lead.py) calls them, and `lead_clocks.py` says which deadlines the activity starts."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from .contact import ContactDetails
@@ -18,12 +17,7 @@ from .errors import (
 from .inputs import normalize_email
 from .lead_events import LeadEvents
 from .rules import Context
-from .sla import STOPPED_BY
-from .values import ATTEMPT_STATUSES, ContactChannel, Policy, Stage, Status
-
-# Statuses in which a new MQL can be followed up by an attempt: elsewhere the lead is already
-# in conversation (progressing), handed on (qualified) or closed, and the clock could only breach.
-AWAITING_FOLLOW_UP = frozenset({Status.RAW, Status.OPEN, Status.NURTURE, *ATTEMPT_STATUSES})
+from .values import ContactChannel, Stage
 
 
 def stage_allows(lead: LeadEvents, activity: str) -> bool:
@@ -88,39 +82,6 @@ def check_amount(amount: Decimal) -> None:
         raise ValidationFailed("amount must be positive", fields={"amount": "must be > 0"})
 
 
-def first_attempt_clock(team: str | None, ctx: Context) -> dict[Policy, datetime]:
-    routing = ctx.rules.routing
-    calendar = next((t.calendar for t in routing.teams if t.name == team), None)
-    return {Policy.FIRST_ATTEMPT: ctx.rules.sla.first_attempt_due(ctx.occurred_at, calendar)}
-
-
-def attempt_clocks(
-    lead: LeadEvents, ctx: Context
-) -> tuple[dict[Policy, datetime], tuple[Policy, ...]]:
-    """The deadlines an attempt starts and stops: the first attempt of a cadence starts its
-    window; the attempt that completes the cadence within the window stops it."""
-    sla = ctx.rules.sla
-    start = {Policy.AUTO_NURTURE: ctx.occurred_at + sla.auto_nurture}
-    stop: tuple[Policy, ...] = STOPPED_BY["attempted"]
-    cadence_due = lead.deadlines.get(Policy.CADENCE)
-    if lead.cadence_started_at is None and not lead.responded:
-        start[Policy.CADENCE] = ctx.occurred_at + sla.cadence_window
-    elif (
-        cadence_due is not None
-        and ctx.occurred_at <= cadence_due
-        and lead.cadence_attempts + 1 >= sla.cadence_attempts
-    ):
-        stop = (*stop, Policy.CADENCE)
-    return start, stop
-
-
 def check_days(days: int | None) -> None:
     if days is not None and days <= 0:
         raise ValidationFailed("days must be positive", fields={"days": "must be > 0"})
-
-
-def stopped_by_timer(policy: Policy) -> tuple[Policy, ...]:
-    """The deadlines a timer event stops: its own (auto-nurture ends the cadence too)."""
-    if policy is Policy.AUTO_NURTURE:
-        return (Policy.AUTO_NURTURE, Policy.CADENCE)
-    return (policy,)

@@ -1,7 +1,7 @@
 """The lead aggregate: commands decide, events record, appliers only assign.
 
-Each command checks the activity against the status machine and the rules (`decisions.py`),
-then triggers one past-tense event (`lead_events.py`) carrying everything
+Each command checks the activity against the status machine and the rules (`decisions.py`,
+`lead_clocks.py`), then triggers one past-tense event (`lead_events.py`) carrying everything
 replay needs: the business time (`occurred_at`), the `actor`, and the resulting `status`,
 `stage` and pending `deadlines`. Appliers never check rules, read a clock or log: they run
 again on every replay. The events are `Lead.Created`…, declared in `LeadEvents`; their stored
@@ -17,8 +17,6 @@ from typing import Any
 from . import machine
 from .contact import ContactDetails, Touch
 from .decisions import (
-    AWAITING_FOLLOW_UP,
-    attempt_clocks,
     check_amount,
     check_bad_data,
     check_bant,
@@ -26,11 +24,10 @@ from .decisions import (
     check_in_order,
     check_not_in_future,
     check_reachable,
-    first_attempt_clock,
     stage_allows,
-    stopped_by_timer,
 )
 from .errors import TransitionNotAllowed, ValidationFailed
+from .lead_clocks import AWAITING_FOLLOW_UP, attempt_clocks, first_attempt_clock, stopped_by_timer
 from .lead_events import NEVER, LeadEvents
 from .rules import Context
 from .scoring import Profile
