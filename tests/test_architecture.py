@@ -1,16 +1,20 @@
 """The house by role: no loose module at the top of the package, every package in the layers
-contract, and no module outside the composition root reading the wall clock."""
+contract, no module outside the composition root reading the wall clock, and modules small
+enough to read whole."""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import statistics
 import tomllib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lifecycle"
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "bootstrap.py", "logs.py"}
+MAX_MODULE_LINES = 400
+MEDIAN_MODULE_LINES = 120  # the median module stays under this
 CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time")}
 
 
@@ -107,3 +111,19 @@ def test_every_command_takes_named_parts_not_the_whole_service():
         names = list(inspect.signature(handler).parameters)
         assert names[0] == "args", handler
         assert set(names[1:]) <= PARTS, (handler.__qualname__, names)
+
+
+def _lines(path: Path) -> int:
+    """Lines as `wc -l` counts them: newline characters."""
+    return path.read_bytes().count(b"\n")
+
+
+def test_no_module_is_over_400_lines():
+    sizes = {str(path.relative_to(PACKAGE)): _lines(path) for path in PACKAGE.rglob("*.py")}
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_long, f"split these along their jobs: {too_long}"
+
+
+def test_the_median_module_is_under_120_lines():
+    median = statistics.median(_lines(path) for path in PACKAGE.rglob("*.py"))
+    assert median < MEDIAN_MODULE_LINES, f"the median module has {median} lines"

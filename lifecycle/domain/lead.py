@@ -1,414 +1,50 @@
 """The lead aggregate: commands decide, events record, appliers only assign.
 
-Each command checks the activity against the status machine and the rules, then triggers one
-past-tense event carrying everything replay needs: the business time (`occurred_at`), the
-`actor`, and the resulting `status`, `stage` and pending `deadlines`. Appliers never check
-rules, read a clock or log: they run again on every replay.
+Each command checks the activity against the status machine and the rules (`decisions.py`,
+`lead_clocks.py`), then triggers one past-tense event (`lead_events.py`) carrying everything
+replay needs: the business time (`occurred_at`), the `actor`, and the resulting `status`,
+`stage` and pending `deadlines`. Appliers never check rules, read a clock or log: they run
+again on every replay. The events are `Lead.Created`…, declared in `LeadEvents`; their stored
+topics (`lifecycle:Lead.Created`…) are explicit and pinned by a test.
 """
 
 from __future__ import annotations
 
-from copy import copy
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
-
-from eventsourcing.domain import Aggregate
+from typing import Any
 
 from . import machine
-from .errors import (
-    HasContactChannel,
-    OccurredInFuture,
-    OutOfOrder,
-    SoftBantNotMet,
-    TransitionNotAllowed,
-    ValidationFailed,
+from .contact import ContactDetails, Touch
+from .decisions import (
+    check_amount,
+    check_bad_data,
+    check_bant,
+    check_days,
+    check_in_order,
+    check_not_in_future,
+    check_reachable,
+    stage_allows,
 )
-from .inputs import normalize_email
-from .routing import Prospect
+from .errors import TransitionNotAllowed, ValidationFailed
+from .lead_clocks import AWAITING_FOLLOW_UP, attempt_clocks, first_attempt_clock, stopped_by_timer
+from .lead_events import NEVER, LeadEvents
 from .rules import Context
 from .scoring import Profile
 from .sla import STOPPED_BY, overdue, updated
-from .values import (
-    ATTEMPT_STATUSES,
-    ContactChannel,
-    Outcome,
-    Policy,
-    Region,
-    Stage,
-    Status,
-    TouchKind,
-)
+from .values import ContactChannel, Policy, Stage, Status
 
-NEVER = datetime.min.replace(tzinfo=UTC)
-
-# Statuses in which a new MQL can be followed up by an attempt: elsewhere the lead is already
-# in conversation (progressing), handed on (qualified) or closed, and the clock could only breach.
-_AWAITING_FOLLOW_UP = frozenset({Status.RAW, Status.OPEN, Status.NURTURE, *ATTEMPT_STATUSES})
+__all__ = ["NEVER", "ContactDetails", "Lead", "Touch"]
 
 
-@dataclass(frozen=True)
-class ContactDetails:
-    """The fields of a `created` activity."""
-
-    email: str | None = None
-    phone: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    title: str | None = None
-    country: str | None = None
-    region: Region | None = None
-    employees: int | None = None
-    industry: str | None = None
-    source: str | None = None
-    campaign: str | None = None
-    channel: str | None = None
-    external_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Touch:
-    kind: TouchKind
-    source: str | None = None
-    campaign: str | None = None
-    content: str | None = None
-    url: str | None = None
-
-
-class Lead(Aggregate):
+class Lead(LeadEvents):
     TOPIC = "lifecycle:Lead"
-
-    class Event(Aggregate.Event):
-        """What every lead event carries."""
-
-        TOPIC = "lifecycle:Lead.Event"
-        TYPE: ClassVar[str] = ""
-        # Timer notices and touches do not move the ordering watermark (docs/activities.md), and
-        # may have happened before ordered events recorded earlier: they change no status and
-        # apply their own change to the deadlines rather than copying the whole map, so a
-        # fold "as of" a time never sees state from events that had not happened yet.
-        ORDERED: ClassVar[bool] = True
-        # Only these events move the funnel stage.
-        MOVES_STAGE: ClassVar[bool] = False
-        occurred_at: datetime
-        actor: str
-        status: Status
-        stage: Stage
-        deadlines: dict[Policy, datetime]
-
-        def apply(self, lead: Lead) -> None:
-            if self.ORDERED:
-                lead.status = self.status
-                lead.deadlines = {Policy(key): due for key, due in self.deadlines.items()}
-                lead.last_changed_at = max(lead.last_changed_at, self.occurred_at)
-            if self.MOVES_STAGE:
-                lead.stage = max(lead.stage, self.stage)
-            lead.updated_at = self.timestamp
-            self.fold(lead)
-
-        def fold(self, lead: Lead) -> None:
-            """What this kind of event changes beyond status, stage and deadlines."""
-
-        def data(self) -> dict[str, Any]:
-            """The event's own fields, for the timeline."""
-            common = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-            common |= {"occurred_at", "actor", "status", "stage", "deadlines"}
-            return {key: value for key, value in vars(self).items() if key not in common}
-
-    class Created(Event, Aggregate.Created):
-        TOPIC = "lifecycle:Lead.Created"
-        TYPE = "created"
-        email: str | None
-        phone: str | None
-        first_name: str | None
-        last_name: str | None
-        company: str | None
-        title: str | None
-        country: str | None
-        region: Region | None
-        employees: int | None
-        industry: str | None
-        source: str | None
-        campaign: str | None
-        channel: str | None
-        external_id: str | None
-        rules_version: str
-        points: int
-
-        def fold(self, lead: Lead) -> None:
-            for name in ContactDetails.__dataclass_fields__:
-                setattr(lead, name, getattr(self, name))
-            lead.created_at = self.occurred_at
-            lead.score = self.points
-            lead.stage_entered = {Stage.LEAD: self.occurred_at}
-
-    class Scored(Event):
-        """The score reached the MQL threshold: the lead became a marketing qualified lead."""
-
-        TOPIC = "lifecycle:Lead.Scored"
-        TYPE = "scored"
-        ORDERED = False
-        MOVES_STAGE = True
-        score: int
-        threshold: int
-        rules_version: str
-
-        def fold(self, lead: Lead) -> None:
-            lead.stage_entered.setdefault(Stage.MQL, self.occurred_at)
-            due = {Policy(key): at for key, at in self.deadlines.items()}
-            if Policy.MQL_FOLLOW_UP in due:
-                lead.deadlines[Policy.MQL_FOLLOW_UP] = due[Policy.MQL_FOLLOW_UP]
-
-    class Assigned(Event):
-        TOPIC = "lifecycle:Lead.Assigned"
-        TYPE = "assigned"
-        owner: str
-        previous_owner: str | None
-        rule: str
-        team: str | None
-        rules_version: str
-
-        def fold(self, lead: Lead) -> None:
-            lead.owner, lead.team = self.owner, self.team
-
-    class Attempted(Event):
-        TOPIC = "lifecycle:Lead.Attempted"
-        TYPE = "attempted"
-        channel: str
-        attempt: int
-        rules_version: str
-
-        def fold(self, lead: Lead) -> None:
-            lead.attempts = self.attempt
-            lead.last_attempt_at = self.occurred_at
-            if lead.cadence_started_at is not None:
-                lead.cadence_attempts += 1
-            elif not lead.responded:
-                lead.cadence_started_at, lead.cadence_attempts = self.occurred_at, 1
-
-    class Responded(Event):
-        TOPIC = "lifecycle:Lead.Responded"
-        TYPE = "responded"
-        channel: str | None
-
-        def fold(self, lead: Lead) -> None:
-            lead.responded = True
-
-    class Qualified(Event):
-        TOPIC = "lifecycle:Lead.Qualified"
-        TYPE = "qualified"
-        budget: bool
-        authority: bool
-        need: bool
-        timeline: bool
-        note: str | None
-
-    class Disqualified(Event):
-        TOPIC = "lifecycle:Lead.Disqualified"
-        TYPE = "disqualified"
-        reason: str
-
-    class Nurtured(Event):
-        TOPIC = "lifecycle:Lead.Nurtured"
-        TYPE = "nurtured"
-        reason: str | None
-
-    class MarkedBadData(Event):
-        TOPIC = "lifecycle:Lead.MarkedBadData"
-        TYPE = "bad_data"
-        channel: ContactChannel
-        reason: str | None
-
-    class Reopened(Event):
-        TOPIC = "lifecycle:Lead.Reopened"
-        TYPE = "reopened"
-        reason: str | None
-        email: str | None
-        phone: str | None
-        rules_version: str
-
-        def fold(self, lead: Lead) -> None:
-            lead.email = self.email
-            lead.phone = self.phone
-            lead.responded = False
-            lead.cadence_started_at, lead.cadence_attempts = None, 0
-
-    class Passed(Event):
-        TOPIC = "lifecycle:Lead.Passed"
-        TYPE = "passed"
-        to_owner: str
-        from_owner: str | None
-        rules_version: str
-
-        def fold(self, lead: Lead) -> None:
-            lead.owner = lead.passed_to = self.to_owner
-
-    class Accepted(Event):
-        TOPIC = "lifecycle:Lead.Accepted"
-        MOVES_STAGE = True
-        TYPE = "accepted"
-
-        def fold(self, lead: Lead) -> None:
-            lead.stage_entered.setdefault(Stage.SQL, self.occurred_at)
-
-    class OpportunityCreated(Event):
-        TOPIC = "lifecycle:Lead.OpportunityCreated"
-        MOVES_STAGE = True
-        TYPE = "opportunity_created"
-        amount: Decimal
-        opportunity_id: str | None
-
-        def fold(self, lead: Lead) -> None:
-            lead.opportunity_id, lead.amount = self.opportunity_id, self.amount
-            lead.stage_entered.setdefault(Stage.OPPORTUNITY, self.occurred_at)
-
-    class Won(Event):
-        TOPIC = "lifecycle:Lead.Won"
-        MOVES_STAGE = True
-        TYPE = "won"
-        amount: Decimal
-
-        def fold(self, lead: Lead) -> None:
-            lead.outcome, lead.revenue = Outcome.WON, self.amount
-            lead.stage_entered.setdefault(Stage.CUSTOMER, self.occurred_at)
-
-    class Lost(Event):
-        TOPIC = "lifecycle:Lead.Lost"
-        TYPE = "lost"
-        reason: str | None
-
-        def fold(self, lead: Lead) -> None:
-            lead.outcome = Outcome.LOST
-
-    class Touched(Event):
-        TOPIC = "lifecycle:Lead.Touched"
-        TYPE = "touched"
-        ORDERED = False
-        kind: TouchKind
-        source: str | None
-        campaign: str | None
-        content: str | None
-        url: str | None
-        points: int
-        rules_version: str
-
-        def fold(self, lead: Lead) -> None:
-            lead.score += self.points
-
-    class OptedOut(Event):
-        TOPIC = "lifecycle:Lead.OptedOut"
-        TYPE = "opted_out"
-        days: int | None
-
-        def fold(self, lead: Lead) -> None:
-            lead.opted_out = True
-
-    class OptedIn(Event):
-        TOPIC = "lifecycle:Lead.OptedIn"
-        TYPE = "opted_in"
-
-        def fold(self, lead: Lead) -> None:
-            lead.opted_out = False
-
-    # Timer events: recorded only by the scheduler; `occurred_at` is the deadline's due time.
-    class AutoNurtured(Event):
-        TOPIC = "lifecycle:Lead.AutoNurtured"
-        TYPE = "auto_nurtured"
-        policy: Policy
-        due_at: datetime
-
-    class SlaBreached(Event):
-        TOPIC = "lifecycle:Lead.SlaBreached"
-        TYPE = "sla_breached"
-        ORDERED = False
-        policy: Policy
-        due_at: datetime
-
-        def fold(self, lead: Lead) -> None:
-            lead.deadlines.pop(Policy(self.policy), None)
-
-    class Escalated(Event):
-        TOPIC = "lifecycle:Lead.Escalated"
-        TYPE = "escalated"
-        ORDERED = False
-        policy: Policy
-        due_at: datetime
-        owner: str | None
-
-        def fold(self, lead: Lead) -> None:
-            lead.deadlines.pop(Policy(self.policy), None)
-
-    class OptOutExpired(Event):
-        TOPIC = "lifecycle:Lead.OptOutExpired"
-        TYPE = "opt_out_expired"
-        ORDERED = False  # a notice: the status stays, a late opt-in/out may predate it
-        policy: Policy
-        due_at: datetime
-
-        def fold(self, lead: Lead) -> None:
-            lead.opted_out = False
-            lead.deadlines.pop(Policy(self.policy), None)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Lead:
-        """A copy safe to mutate: every attribute is immutable but these containers.
-
-        eventsourcing copies each cached aggregate before a command; the generic deepcopy
-        walked every datetime and enum and cost more than replaying a short history.
-        """
-        copied = copy(self)
-        copied.stage_entered = dict(self.stage_entered)
-        copied.deadlines = dict(self.deadlines)
-        copied._pending_events = list(self._pending_events)
-        return copied
-
-    def __init__(self) -> None:
-        # Everything a Lead has; Created.fold fills in the contact details.
-        self.email: str | None = None
-        self.phone: str | None = None
-        self.first_name: str | None = None
-        self.last_name: str | None = None
-        self.company: str | None = None
-        self.title: str | None = None
-        self.country: str | None = None
-        self.region: Region | None = None
-        self.employees: int | None = None
-        self.industry: str | None = None
-        self.source: str | None = None
-        self.campaign: str | None = None
-        self.channel: str | None = None
-        self.external_id: str | None = None
-        self.status = Status.RAW
-        self.stage = Stage.LEAD
-        self.stage_entered: dict[Stage, datetime] = {}
-        self.score = 0
-        self.owner: str | None = None
-        self.team: str | None = None
-        self.attempts = 0
-        self.last_attempt_at: datetime | None = None
-        self.cadence_started_at: datetime | None = None
-        self.cadence_attempts = 0
-        self.responded = False
-        self.passed_to: str | None = None
-        self.opportunity_id: str | None = None
-        self.amount: Decimal | None = None
-        self.revenue: Decimal | None = None
-        self.outcome: Outcome | None = None
-        self.opted_out = False
-        self.deadlines: dict[Policy, datetime] = {}
-        self.created_at = NEVER
-        self.updated_at = NEVER
-        self.last_changed_at = NEVER
 
     # ---------------------------------------------------------------- commands
     @classmethod
     def create(cls, details: ContactDetails, ctx: Context) -> Lead:
-        if not normalize_email(details.email) and not (details.phone or "").strip():
-            raise ValidationFailed(
-                "a lead needs an email or a phone", fields={"email": "email or phone required"}
-            )
-        _check_not_in_future(ctx)
+        check_reachable(details)
+        check_not_in_future(ctx)
         scoring = ctx.rules.scoring
         profile = Profile(details.title, details.employees, details.industry)
         points = scoring.fit(profile) + scoring.points(scoring.creation_touch)
@@ -442,23 +78,9 @@ class Lead(Aggregate):
         status = self._decide("assigned", ctx)
         self._assigned(owner, rule, team, status, ctx)
 
-    def prospect(self) -> Prospect:
-        return Prospect(self.company, self.region, self.employees)
-
     def attempt(self, channel: str, ctx: Context) -> None:
         status = self._decide("attempted", ctx)
-        sla = ctx.rules.sla
-        start = {Policy.AUTO_NURTURE: ctx.occurred_at + sla.auto_nurture}
-        stop: tuple[Policy, ...] = STOPPED_BY["attempted"]
-        cadence_due = self.deadlines.get(Policy.CADENCE)
-        if self.cadence_started_at is None and not self.responded:
-            start[Policy.CADENCE] = ctx.occurred_at + sla.cadence_window
-        elif (
-            cadence_due is not None
-            and ctx.occurred_at <= cadence_due
-            and self.cadence_attempts + 1 >= sla.cadence_attempts
-        ):
-            stop = (*stop, Policy.CADENCE)
+        start, stop = attempt_clocks(self, ctx)
         self._trigger(
             Lead.Attempted,
             ctx,
@@ -476,11 +98,7 @@ class Lead(Aggregate):
 
     def qualify(self, bant: dict[str, bool], note: str | None, ctx: Context) -> None:
         status = self._decide("qualified", ctx)
-        if sum(1 for met in bant.values() if met) < 2:
-            raise SoftBantNotMet(
-                "Soft-BANT needs at least 2 of budget, authority, need and timeline",
-                met=[name for name, met in bant.items() if met],
-            )
+        check_bant(bant)
         deadlines = updated(self.deadlines, stop=STOPPED_BY["qualified"])
         self._trigger(
             Lead.Qualified,
@@ -506,16 +124,7 @@ class Lead(Aggregate):
 
     def mark_bad_data(self, channel: ContactChannel, reason: str | None, ctx: Context) -> None:
         status = self._decide("bad_data", ctx)
-        remaining = {
-            ContactChannel.EMAIL: "phone" if (self.phone or "").strip() else None,
-            ContactChannel.PHONE: "email" if normalize_email(self.email) else None,
-            ContactChannel.ALL: None,
-        }[channel]
-        if remaining:
-            raise HasContactChannel(
-                f"the lead still has a working {remaining}: it is not bad data",
-                channel=remaining,
-            )
+        check_bad_data(self, channel)
         deadlines = updated(self.deadlines, stop=STOPPED_BY["bad_data"])
         self._trigger(
             Lead.MarkedBadData, ctx, status, deadlines=deadlines, channel=channel, reason=reason
@@ -525,7 +134,7 @@ class Lead(Aggregate):
         self, reason: str | None, email: str | None, phone: str | None, ctx: Context
     ) -> None:
         status = self._decide("reopened", ctx)
-        start = self._first_attempt_clock(self.team, ctx) if self.owner else {}
+        start = first_attempt_clock(self.team, ctx) if self.owner else {}
         self._trigger(
             Lead.Reopened,
             ctx,
@@ -557,7 +166,7 @@ class Lead(Aggregate):
 
     def open_opportunity(self, amount: Decimal, opportunity_id: str | None, ctx: Context) -> None:
         status = self._decide("opportunity_created", ctx)
-        _check_amount(amount)
+        check_amount(amount)
         deadlines = updated(self.deadlines, stop=STOPPED_BY["opportunity_created"])
         self._trigger(
             Lead.OpportunityCreated,
@@ -571,7 +180,7 @@ class Lead(Aggregate):
 
     def win(self, amount: Decimal, ctx: Context) -> None:
         status = self._decide("won", ctx)
-        _check_amount(amount)
+        check_amount(amount)
         self._trigger(Lead.Won, ctx, status, stage=Stage.CUSTOMER, amount=amount)
 
     def lose(self, reason: str | None, ctx: Context) -> None:
@@ -581,7 +190,7 @@ class Lead(Aggregate):
 
     def touch(self, touch: Touch, ctx: Context) -> None:
         """Records a marketing touch. Touches may arrive late: no ordering check."""
-        _check_not_in_future(ctx)
+        check_not_in_future(ctx)
         points = ctx.rules.scoring.points(touch.kind)
         self._trigger(
             Lead.Touched,
@@ -599,8 +208,7 @@ class Lead(Aggregate):
 
     def opt_out(self, days: int | None, ctx: Context) -> None:
         status = self._decide("opted_out", ctx)
-        if days is not None and days <= 0:
-            raise ValidationFailed("days must be positive", fields={"days": "must be > 0"})
+        check_days(days)
         start = {Policy.OPT_OUT_EXPIRY: ctx.occurred_at + timedelta(days=days)} if days else {}
         deadlines = updated(self.deadlines, start, stop=STOPPED_BY["opted_out"])
         self._trigger(Lead.OptedOut, ctx, status, deadlines=deadlines, days=days)
@@ -646,7 +254,7 @@ class Lead(Aggregate):
     def _fire_one(self, policy: Policy, due_at: datetime, now: datetime, actor: str) -> None:
         event_class, activity = _TIMER_EVENTS[policy]
         status = machine.next_status(self.status, activity)
-        deadlines = updated(self.deadlines, stop=_stopped_by_timer(policy))
+        deadlines = updated(self.deadlines, stop=stopped_by_timer(policy))
         extra = {"owner": self.owner} if event_class is Lead.Escalated else {}
         self.trigger_event(
             event_class,
@@ -665,17 +273,13 @@ class Lead(Aggregate):
     def allowed(self) -> list[str]:
         """The client activities allowed now (for `transition_not_allowed`)."""
         by_status = machine.allowed_from(self.status)
-        return [a for a in by_status if a not in machine.TIMER_ACTIVITIES and self._stage_allows(a)]
-
-    @property
-    def won_or_lost(self) -> bool:
-        return self.outcome is not None
+        return [a for a in by_status if a not in machine.TIMER_ACTIVITIES and stage_allows(self, a)]
 
     # ----------------------------------------------------------------- helpers
     def _decide(self, activity: str, ctx: Context) -> Status:
-        _check_not_in_future(ctx)
+        check_not_in_future(ctx)
         self._fire_overdue(ctx.occurred_at, ctx.now)
-        if not self._stage_allows(activity):
+        if not stage_allows(self, activity):
             raise TransitionNotAllowed(
                 f"{activity} is not allowed when the lead is {self.status.value} "
                 f"at stage {self.stage.value}",
@@ -688,30 +292,14 @@ class Lead(Aggregate):
         except TransitionNotAllowed as error:
             error.details["allowed"] = self.allowed()
             raise
-        if ctx.occurred_at < self.last_changed_at:
-            raise OutOfOrder(
-                f"{activity} occurred at {ctx.occurred_at.isoformat()}, before the lead's "
-                f"latest change at {self.last_changed_at.isoformat()}",
-                latest=self.last_changed_at.isoformat(),
-            )
+        check_in_order(self, activity, ctx)
         return status
-
-    def _stage_allows(self, activity: str) -> bool:
-        if activity == "accepted":
-            return self.passed_to is not None and self.stage < Stage.SQL
-        if activity == "opportunity_created":
-            return self.stage is Stage.SQL
-        if activity in ("won", "lost"):
-            return self.stage is Stage.OPPORTUNITY and not self.won_or_lost
-        return True
 
     def _assigned(
         self, owner: str, rule: str, team: str | None, status: Status, ctx: Context
     ) -> None:
         start = (
-            self._first_attempt_clock(team, ctx)
-            if status is Status.OPEN and not self.attempts
-            else {}
+            first_attempt_clock(team, ctx) if status is Status.OPEN and not self.attempts else {}
         )
         self._trigger(
             Lead.Assigned,
@@ -725,17 +313,12 @@ class Lead(Aggregate):
             rules_version=ctx.rules.version,
         )
 
-    def _first_attempt_clock(self, team: str | None, ctx: Context) -> dict[Policy, datetime]:
-        routing = ctx.rules.routing
-        calendar = next((t.calendar for t in routing.teams if t.name == team), None)
-        return {Policy.FIRST_ATTEMPT: ctx.rules.sla.first_attempt_due(ctx.occurred_at, calendar)}
-
     def _score_check(self, ctx: Context) -> None:
         threshold = ctx.rules.scoring.mql_threshold
         if self.stage is not Stage.LEAD or self.score < threshold:
             return
         due: dict[Policy, datetime] = {}
-        if self.status in _AWAITING_FOLLOW_UP:
+        if self.status in AWAITING_FOLLOW_UP:
             due[Policy.MQL_FOLLOW_UP] = ctx.occurred_at + ctx.rules.sla.mql_follow_up
         self._trigger(
             Lead.Scored,
@@ -769,6 +352,7 @@ class Lead(Aggregate):
         )
 
 
+# The event a due deadline records, and its activity for the status machine.
 _TIMER_EVENTS: dict[Policy, tuple[type[Lead.Event], str]] = {
     Policy.AUTO_NURTURE: (Lead.AutoNurtured, "auto_nurtured"),
     Policy.FIRST_ATTEMPT: (Lead.SlaBreached, "sla_breached"),
@@ -777,23 +361,3 @@ _TIMER_EVENTS: dict[Policy, tuple[type[Lead.Event], str]] = {
     Policy.PASSED_FOLLOW_UP: (Lead.Escalated, "escalated"),
     Policy.OPT_OUT_EXPIRY: (Lead.OptOutExpired, "opt_out_expired"),
 }
-
-
-def _stopped_by_timer(policy: Policy) -> tuple[Policy, ...]:
-    if policy is Policy.AUTO_NURTURE:
-        return (Policy.AUTO_NURTURE, Policy.CADENCE)
-    return (policy,)
-
-
-def _check_not_in_future(ctx: Context) -> None:
-    if ctx.occurred_at > ctx.now + ctx.rules.future_tolerance:
-        raise OccurredInFuture(
-            f"occurred_at {ctx.occurred_at.isoformat()} is more than "
-            f"{ctx.rules.future_tolerance} in the future",
-            occurred_at=ctx.occurred_at.isoformat(),
-        )
-
-
-def _check_amount(amount: Decimal) -> None:
-    if amount <= 0:
-        raise ValidationFailed("amount must be positive", fields={"amount": "must be > 0"})

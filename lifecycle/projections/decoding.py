@@ -2,7 +2,7 @@
 
 Replay speed is mostly decoding speed. Events in the compact form (`lifecycle.storage.codec`) are
 decoded here by their class's schema directly from the log's rows: no `StoredEvent`, no topic
-lookup per event, the lead id parsed once per batch by the runner. Anything else (events stored
+lookup per event, the lead id parsed once per batch by the feed. Anything else (events stored
 in eventsourcing's marked form, a mapper that is not a `TypedMapper`, or one that encrypts or
 compresses) goes through the mapper, so every event decodes exactly as the application reads it.
 """

@@ -48,7 +48,7 @@ Write = Callable[[Connection], None]
 
 @runtime_checkable
 class Preparing(Projection, Protocol):
-    """A projection that can compute a batch's rows before writing them (see `_run_batch`)."""
+    """A projection that can compute a batch's rows before writing them (see `Batches.run`)."""
 
     def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
         """Reads what the batch needs and computes its rows; returns what writes them.

@@ -1,5 +1,5 @@
 """The event log read with plain SQL, beside the recorder: the fast path of every catch-up
-and rebuild (`projections.runner`), and of every other reader of the log in the same database.
+and rebuild (`projections.feed`), and of every other reader of the log in the same database.
 
 `LogTable.of(recorder, engine, topics)` answers a reader only when the recorder's table is in
 the database of `engine` (the same SQLite file, the same PostgreSQL database and schema);

@@ -84,9 +84,9 @@ def test_reading_the_log_directly_gives_the_events_the_recorder_gives(story, led
     slow = ProjectionRunner(
         ledger.recorder, ledger.mapper, runner.engine, [through], clock=ledger.clock
     )
-    slow._log = None  # as for a recorder in another database
+    slow._feed.log = None  # as for a recorder in another database
     slow.catch_up()
-    assert runner._log is not None
+    assert runner._feed.log is not None
     assert direct.seen == through.seen
 
 
@@ -95,7 +95,7 @@ def test_the_fast_decoder_decodes_exactly_like_the_mapper(story, ledger, runner)
     story.lead(3).then("assigned", 3, 10, owner="bob").then("qualified", 3, 11)
     runner.catch_up()
     with runner.engine.connect() as conn:
-        rows = runner._read(conn, 0, 1000, None, None)[0]
+        rows = runner._feed.read(conn, 0, 1000, None, None)[0]
     notifications = ledger.recorder.select_notifications(0, 1000)
     by_position = {n.id: ledger.mapper.to_domain_event(n) for n in notifications}
     for envelope in rows:
@@ -112,7 +112,7 @@ def test_a_mapper_that_compresses_stores_the_marked_form_and_the_runner_decodes_
     (first, *_) = ledger.recorder.select_notifications(0, 1)
     assert b"_type_" in zlib.decompress(first.state)
     with runner.engine.connect() as conn:
-        envelopes = runner._read(conn, 0, 1000, None, None)[0]
+        envelopes = runner._feed.read(conn, 0, 1000, None, None)[0]
     notifications = ledger.recorder.select_notifications(0, 1000)
     by_position = {n.id: ledger.mapper.to_domain_event(n) for n in notifications}
     assert len(envelopes) == 8

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from lifecycle.bootstrap import Settings, build, main
 from lifecycle.domain.values import Policy
 from lifecycle.projections.partitions import MAX_PARTITIONS, Partition
-from lifecycle.projections.runner import positions
+from lifecycle.projections.positions import positions
 
 
 def stories(story, leads=6):

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from lifecycle.app.recording import Submission
 from lifecycle.bootstrap import Settings, build
-from lifecycle.projections.runner import positions
+from lifecycle.projections.positions import positions
 
 
 def test_runners_starting_together_on_a_fresh_database_both_succeed(database_url: str) -> None:
