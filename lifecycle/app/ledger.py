@@ -136,7 +136,7 @@ class LeadLedger(Application[UUID]):
     # ---------------------------------------------------------------- commands
     def record(self, submission: Submission) -> Outcome:
         """Validates and records one activity, or replays the answer remembered for its key."""
-        outcome = finish(self, self.in_batch(prepare(self, submission)))
+        outcome = finish(self, self.in_batch(prepare(self, submission, grouped=False)))
         with structlog.contextvars.bound_contextvars(lead_id=str(outcome.lead.id)):
             log.info(
                 "activity_recorded",

@@ -65,11 +65,14 @@ class Submission:
         return hashlib.sha256(self.route.encode() + b"\n" + canonical).hexdigest()
 
 
-def prepare(ledger: LeadLedger, submission: Submission) -> Callable[[Batch], Recorded | Answer]:
+def prepare(
+    ledger: LeadLedger, submission: Submission, grouped: bool = True
+) -> Callable[[Batch], Recorded | Answer]:
     """Validates the activity (raising its error now) and returns the work that records it.
 
-    The work may run in a group with other requests' (`GroupWriter`): it returns a copy of
-    the lead as this activity left it, never the batch's own aggregate.
+    A `grouped` work may run in a group with other requests' (`GroupWriter`): it returns a
+    copy of the lead as this activity left it, never the batch's own aggregate, which a later
+    job of the group may change. Alone in its batch (`LeadLedger.record`) it needs no copy.
     """
     activity = parse_activity(submission.body)
     key_id = request_key(submission.caller, submission.key) if submission.key else None
@@ -84,7 +87,7 @@ def prepare(ledger: LeadLedger, submission: Submission) -> Callable[[Batch], Rec
         recorded = batch.record(submission.ref, activity, submission.caller)
         if key_id is not None:
             _remember(batch, key_id, remembered, recorded, fingerprint)
-        return replace(recorded, lead=copy.deepcopy(recorded.lead))
+        return replace(recorded, lead=copy.deepcopy(recorded.lead)) if grouped else recorded
 
     return work
 
