@@ -13,8 +13,9 @@ the two revisions back to back, the order swapped each round (before/after, afte
 a busy moment of the shared machine falls on both. The table gives, per figure, the range
 over the rounds for each revision and the ratio of their medians (after / before).
 
-The benchmarks (sizes chosen so that a full comparison of 3 rounds takes about 10 minutes on a
-2-core machine; change them with the --*-args options, which replace the defaults):
+The benchmarks (sizes chosen so that a comparison of 3 rounds takes 10-15 minutes on a 2-core
+machine, more when it is busy; change them with the --*-args options, which replace the
+defaults):
   startup   `lifecycle --help`, wall time, 3 invocations a round
   import    scripts/bench.py import   (events/s)
   read      scripts/bench.py read     (one 1,000-event lead: cold and cached load, ms)
@@ -164,10 +165,25 @@ class Samples:
 
     values: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # figure -> round -> side -> values: the two revisions' runs of a round ran back to back
+    rounds: dict[str, dict[int, dict[str, list[float]]]] = field(default_factory=dict)
 
-    def add(self, side: str, figures: Figures) -> None:
+    def add(self, side: str, figures: Figures, round_number: int = 0) -> None:
         for name, value in figures.items():
             self.values.setdefault(name, {}).setdefault(side, []).append(value)
+            by_round = self.rounds.setdefault(name, {}).setdefault(round_number, {})
+            by_round.setdefault(side, []).append(value)
+
+    def after_better(self, name: str) -> str:
+        """In how many rounds with both revisions' figure the after's was the better one:
+        "4/5" (each round's two runs were back to back, so a busy moment hit both)."""
+        higher = metric_of(name).higher_is_better
+        both = [r for r in self.rounds.get(name, {}).values() if "before" in r and "after" in r]
+        better = 0
+        for sides in both:
+            before, after = statistics.median(sides["before"]), statistics.median(sides["after"])
+            better += after > before if higher else after < before
+        return f"{better}/{len(both)}"
 
 
 def _format(value: float) -> str:
@@ -196,8 +212,9 @@ def ratio(before: list[float], after: list[float]) -> str:
 def table(samples: Samples) -> str:
     """A Markdown table: figure, unit, which way is better, both ranges, the ratio."""
     rows = [
-        "| figure | unit | better | before (min–max) | after (min–max) | after / before |",
-        "|---|---|---|---|---|---|",
+        "| figure | unit | better | before (min–max) | after (min–max) | after / before "
+        "| rounds after better |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in samples.values:  # in the order the benchmarks ran
         metric, sides = metric_of(name), samples.values[name]
@@ -206,7 +223,7 @@ def table(samples: Samples) -> str:
         rows.append(
             f"| {name} | {metric.unit} | {better} | {value_range(before)} "
             f"(n={len(before)}) | {value_range(after)} (n={len(after)}) | "
-            f"{ratio(before, after)} |"
+            f"{ratio(before, after)} | {samples.after_better(name)} |"
         )
     return "\n".join(rows)
 
@@ -264,9 +281,11 @@ def command(revision: Revision, bench: str, args: argparse.Namespace) -> list[st
 
 
 def run_once(
-    revision: Revision, bench: str, args: argparse.Namespace, samples: Samples, label: str
+    revision: Revision, bench: str, args: argparse.Namespace, samples: Samples, number: int
 ) -> None:
-    """One benchmark run of one revision: its figures into `samples`, or its failure."""
+    """One benchmark run of one revision in round `number`: its figures into `samples`, or
+    its failure."""
+    label = f"round {number} {bench} {revision.side}"
     if bench == "startup":
         lifecycle = str(revision.folder / ".venv" / "bin" / "lifecycle")
         for _ in range(3):
@@ -275,7 +294,8 @@ def run_once(
             if helped.returncode:
                 samples.failures.append(f"{label}: `lifecycle --help` exited {helped.returncode}")
                 return
-            samples.add(revision.side, {"startup lifecycle --help": time.perf_counter() - started})
+            seconds = time.perf_counter() - started
+            samples.add(revision.side, {"startup lifecycle --help": seconds}, number)
         return
     env = {**os.environ, "PYTHONPATH": ""}
     if revision.database_url:
@@ -299,7 +319,7 @@ def run_once(
         tail = " | ".join(output.strip().splitlines()[-3:])
         samples.failures.append(f"{label}: exited {done.returncode}, no figures: {tail}")
         return
-    samples.add(revision.side, figures)
+    samples.add(revision.side, figures, number)
     if args.verbose:
         print(f"  {label}: {figures}", file=sys.stderr)
 
@@ -324,7 +344,7 @@ def compare(args: argparse.Namespace) -> Samples:
             for side in order:
                 label = f"round {number} {bench} {side}"
                 print(f"{time.strftime('%H:%M:%S')} {label}", file=sys.stderr, flush=True)
-                run_once(revisions[side], bench, args, samples, label)
+                run_once(revisions[side], bench, args, samples, number)
     return samples
 
 
@@ -365,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     for failure in samples.failures:
         print(f"FAILED {failure}")
     if args.json:
-        data = {"values": samples.values, "failures": samples.failures}
+        data = {"values": samples.values, "rounds": samples.rounds, "failures": samples.failures}
         args.json.write_text(json.dumps(data, indent=1))
     return 1 if samples.failures else 0
 

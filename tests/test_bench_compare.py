@@ -63,14 +63,25 @@ def test_output_without_figures_gives_none():
 
 def test_the_table_gives_each_revisions_range_and_the_ratio_of_the_medians():
     samples = bench_compare.Samples()
-    for before, after in [(10_000.0, 12_000.0), (11_000.0, 13_000.0), (9_000.0, 11_000.0)]:
-        samples.add("before", {"import sqlite": before, "read cold sqlite": 8.0})
-        samples.add("after", {"import sqlite": after})
+    pairs = [(10_000.0, 12_000.0), (11_000.0, 13_000.0), (12_000.0, 11_000.0)]
+    for number, (before, after) in enumerate(pairs, 1):
+        samples.add("before", {"import sqlite": before, "read cold sqlite": 8.0}, number)
+        samples.add("after", {"import sqlite": after}, number)
     rows = bench_compare.table(samples).splitlines()
     assert rows[2] == (
-        "| import sqlite | events/s | higher | 9,000–11,000 (n=3) | 11,000–13,000 (n=3) | 1.20× |"
+        "| import sqlite | events/s | higher | 10,000–12,000 (n=3) | 11,000–13,000 (n=3) "
+        "| 1.09× | 2/3 |"
     )
-    assert rows[3] == "| read cold sqlite | ms | lower | 8.00 (n=3) | – (n=0) | – |"
+    assert rows[3] == "| read cold sqlite | ms | lower | 8.00 (n=3) | – (n=0) | – | 0/0 |"
+
+
+def test_a_round_compares_the_medians_of_its_runs_and_lower_is_better_for_a_time():
+    samples = bench_compare.Samples()
+    samples.add("before", {"startup lifecycle --help": 1.0}, 1)
+    samples.add("before", {"startup lifecycle --help": 3.0}, 1)
+    samples.add("after", {"startup lifecycle --help": 1.5}, 1)
+    samples.add("after", {"startup lifecycle --help": 2.0}, 2)  # no before in round 2
+    assert samples.after_better("startup lifecycle --help") == "1/1"
 
 
 def test_a_zero_median_has_no_ratio():
