@@ -277,7 +277,11 @@ def command(revision: Revision, bench: str, args: argparse.Namespace) -> list[st
         where = [] if postgres else ["--database-url", "sqlite:///{folder}/bench.db"]
         return [*base, bench, *where, *extra]
     engines = ["--engine", "sqlite", *(["--engine", "postgres"] if postgres else [])]
-    return [*base, bench, *engines, *extra]
+    # bench_http.py itself, not through bench.py: its load generator is a spawned process
+    # whose results are classes of the script's `__main__`, which two nested run_path calls
+    # (this shim's and bench.py's) leave unresolvable in the parent ("Can't get attribute").
+    http = str(revision.folder / "scripts" / "bench_http.py")
+    return [str(revision.python), "-c", PORT_SHIM, args.ports, http, *engines, *extra]
 
 
 def run_once(
