@@ -95,3 +95,15 @@ def test_the_revisions_take_turns_going_first():
         (2, ("after", "before")),
         (3, ("before", "after")),
     ]
+
+
+def test_http_runs_the_revisions_bench_http_script_itself():
+    """Through bench.py (a second run_path under the port shim) the spawned load generator's
+    results did not unpickle in the parent: every HTTP run of a recent revision failed."""
+    import argparse
+
+    revision = bench_compare.Revision("after", "abc", Path("/rev"), None)
+    args = argparse.Namespace(http_args="--seconds 2", ports="18400-18499")
+    command = bench_compare.command(revision, "http", args)
+    assert command[4] == "/rev/scripts/bench_http.py"
+    assert command[5:] == ["--engine", "sqlite", "--seconds", "2"]
