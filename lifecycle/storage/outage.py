@@ -7,7 +7,7 @@ connections, the error is classified by `unavailable` and answered as 503 `unava
 a `Retry-After` (HTTP) or the same error JSON on stderr and exit 1 (CLI).
 
 A write answered 503 may still have been committed: only its answer was lost. Retrying it
-with the same `Idempotency-Key` records nothing twice (`api/idempotency.py`).
+with the same `Idempotency-Key` records nothing twice (`app/recording.py`).
 
 To teach the classifier a new kind of outage (a new driver error, a new SQLite message),
 extend `UNAVAILABLE_TYPES` or `SQLITE_UNAVAILABLE`; callers only ever ask `unavailable(error)`.
