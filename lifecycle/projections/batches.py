@@ -16,12 +16,13 @@ from typing import cast
 from sqlalchemy import Connection, Engine
 
 from ..logs import get_logger
+from ..storage.bulk import tune_sqlite
 from . import positions, quarantine
 from .feed import Feed
 from .partitions import Partition
 from .protocol import Envelope, Preparing, Projection
 from .quarantine import Quarantined, transient
-from .tuning import no_cyclic_gc, tune_sqlite
+from .tuning import no_cyclic_gc
 
 log = get_logger("lifecycle.projections.runner")  # the runner's log, as before the split
 

@@ -38,7 +38,8 @@ from sqlalchemy import (
 from ..domain.lead import Lead
 from ..domain.sla import STOPPED_BY
 from ..domain.values import Policy
-from .base import micros, position_column, prepare, rows_by_key, time_column
+from ..storage.bulk import rows_by_key
+from .base import micros, position_column, prepare, time_column
 from .protocol import Envelope, Write, metadata
 
 PENDING, MET, BREACHED, CANCELLED = "pending", "met", "breached", "cancelled"

@@ -33,12 +33,12 @@ from sqlalchemy import (
 
 from ..domain.lead import Lead
 from ..domain.values import STAGE_ORDER, Stage
+from ..storage.bulk import rows_by_key
 from .base import (
     micros,
     month_of,
     position_column,
     prepare,
-    rows_by_key,
     time_column,
     week_of,
 )

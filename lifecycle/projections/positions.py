@@ -11,8 +11,8 @@ from sqlalchemy import Column, Connection, Integer, String, Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..storage.bulk import marker
 from ..storage.log_reader import driver_cursor
-from .base import marker
 from .partitions import SPLIT, Partition
 from .protocol import Projection, metadata
 

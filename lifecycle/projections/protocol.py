@@ -53,7 +53,7 @@ class Preparing(Projection, Protocol):
     def prepare(self, conn: Connection, batch: Sequence[Envelope]) -> Write:
         """Reads what the batch needs and computes its rows; returns what writes them.
 
-        Only reads, through driver cursors (`log_reader.driver_cursor`, as `base.rows_by_key`
+        Only reads, through driver cursors (`driver_cursor`, as `storage.bulk.rows_by_key`
         does): on SQLite this runs in a read transaction begun on the driver, outside the
         write lock. `apply(conn, batch)` is `prepare(conn, batch)(conn)`.
         """

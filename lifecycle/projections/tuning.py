@@ -1,30 +1,11 @@
-"""What makes a batch fast beyond its SQL: the read models' SQLite connection settings, and
-the cyclic garbage collector paused while a batch is held in memory."""
+"""What makes a batch fast beyond its SQL: the cyclic garbage collector paused while a batch
+is held in memory (the read models' SQLite settings are `storage.bulk.tune_sqlite`)."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from sqlalchemy import Connection
-
-SQLITE_CACHE_KIB = 65536
-
-
-def tune_sqlite(conn: Connection) -> None:
-    """Settings for the read models' SQLite connection, made outside any transaction.
-
-    `synchronous=NORMAL`: in WAL mode a commit no longer waits for the disk (40 ms a batch
-    here); a power cut may lose the last batches, rows and position together, which the next
-    catch-up simply redoes from the log. A page cache above SQLite's 2 MB default keeps the
-    leads' rows, updated at random places, in memory. Events are written by the store's own
-    connections, which keep their settings.
-    """
-    driver = conn.connection.driver_connection
-    if driver is not None:
-        driver.execute("PRAGMA synchronous=NORMAL")
-        driver.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 @contextmanager

@@ -27,8 +27,9 @@ from sqlalchemy import (
 )
 
 from ..domain.values import Policy
-from ..projections.base import bind_values, delete_where_in, prepare_typed
+from ..projections.base import bind_values, prepare_typed
 from ..projections.protocol import Envelope, metadata
+from ..storage.bulk import delete_where_in
 
 NAME = "deadlines"
 

@@ -9,9 +9,9 @@ from helpers import every_row
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 
 from lifecycle.domain.values import Policy
-from lifecycle.projections import base
 from lifecycle.projections.catalog import read_models
 from lifecycle.projections.runner import ProjectionRunner
+from lifecycle.storage import bulk
 
 
 class Recording:
@@ -144,7 +144,7 @@ def test_bulk_writes_give_the_same_rows_as_small_ones(story, runner, monkeypatch
     story.lead(3).then("assigned", 3, 9, owner="bob").fire(Policy.FIRST_ATTEMPT)
     runner.catch_up()
     small = every_row(runner)
-    monkeypatch.setattr(base, "COPY_ROWS", 1)  # PostgreSQL: every write through COPY
+    monkeypatch.setattr(bulk, "COPY_ROWS", 1)  # PostgreSQL: every write through COPY
     runner.rebuild()
     runner.rebuild()  # twice: the temporary tables are reused
     assert every_row(runner) == small
