@@ -11,13 +11,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from ..app.ledger import LeadLedger
 from ..app.views import plain
 from ..domain.rules import Rulebook
 from ..projections.reports import build_report
-from ..projections.runner import ProjectionRunner
 from ..runtime.settings import Settings
-from ..scheduler.tick import tick
+from ..scheduler.tick import TickParts, tick
 from .common import json_output, print_json, print_table, wants_json
 from .simulation import START, Simulation
 
@@ -32,13 +30,10 @@ DEMO_REPORTS: dict[str, dict[str, Any]] = {
 DEMO_DATABASE = "lifecycle-demo.db"
 
 
-class DemoParts(Protocol):
-    """The service the demo wires on its own store and simulated clock (`bootstrap.build`)."""
+class DemoParts(TickParts, Protocol):
+    """The service the demo wires on its own store and simulated clock (`bootstrap.build`):
+    what a tick needs, and the reports' engine and rules."""
 
-    @property
-    def ledger(self) -> LeadLedger: ...
-    @property
-    def runner(self) -> ProjectionRunner: ...
     @property
     def engine(self) -> Engine: ...
     @property

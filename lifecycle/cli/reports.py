@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import Engine
 
 from ..app.ledger import Clock
 from ..app.views import plain
@@ -100,37 +100,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     status.register(actions, common)
 
 
-def run_report(args: argparse.Namespace, parts: ReportParts) -> int:
+def run_report(args: argparse.Namespace, runner: ProjectionRunner, rules: Rulebook,
+               clock: Clock) -> int:  # fmt: skip
     options = {"group_by": args.group_by, "model": args.model, "goal": args.goal}
     if args.name == "time-in-status" and not (wants_json(args) or args.csv):
         options["per_lead"] = False  # the per-lead dates are for JSON and CSV
-    return _print_report(args, parts, options)
+    return _print_report(args, runner, rules, clock(), options)
 
 
-def run_plan(args: argparse.Namespace, parts: ReportParts) -> int:
+def run_plan(args: argparse.Namespace, runner: ProjectionRunner, rules: Rulebook,
+             clock: Clock) -> int:  # fmt: skip
     names = ("revenue_goal", "deal_size", "conversion_rate", "weeks", "mqls_per_rep_week",
              *STAGE_RATES)  # fmt: skip
-    return _print_report(args, parts, {name: getattr(args, name) for name in names})
+    options = {name: getattr(args, name) for name in names}
+    return _print_report(args, runner, rules, clock(), options)
 
 
-class ReportParts(Protocol):
-    """What a report needs: the read models caught up, their engine, the rules, the clock."""
-
-    @property
-    def runner(self) -> ProjectionRunner: ...
-    @property
-    def engine(self) -> Engine: ...
-    @property
-    def rules(self) -> Rulebook: ...
-    @property
-    def clock(self) -> Clock: ...
-
-
-def _print_report(args: argparse.Namespace, parts: ReportParts, options: dict[str, Any]) -> int:
-    parts.runner.catch_up()
+def _print_report(args: argparse.Namespace, runner: ProjectionRunner, rules: Rulebook,
+                  asked_at: datetime, options: dict[str, Any]) -> int:  # fmt: skip
+    runner.catch_up()  # the read models hold everything recorded so far
     options.update(start=args.start, end=args.end, now=args.now)
     try:
-        report = build_report(args.name, parts.engine, parts.rules, parts.clock(), **options)
+        report = build_report(args.name, runner.engine, rules, asked_at, **options)
     except ValidationFailed as error:
         print_error(error)
         return 2
