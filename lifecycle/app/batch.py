@@ -175,10 +175,15 @@ class Batch:
         )
         details = _normalized(details)
         keys = _keys_of(details)
-        for key in keys:
-            existing = self._claimed_by(key)
-            if existing is not None:
-                return self._inquiry(self.lead(existing), details, ctx)
+        owners = {field: self._claimed_by(key) for field, key in _named_keys(details)}
+        claimed = {field: owner for field, owner in owners.items() if owner is not None}
+        if len(set(claimed.values())) > 1:
+            leads = ", ".join(f"the {field} lead {owner}" for field, owner in claimed.items())
+            message = f"these identifiers belong to different leads: {leads}"
+            raise Conflict(message, fields={field: str(owner) for field, owner in claimed.items()})
+        if claimed:  # a known lead asks again: a touch on it
+            (owner, *_) = claimed.values()
+            return self._inquiry(self.lead(owner), details, ctx)
         lead = Lead.create(details, ctx)
         self.add(lead)
         for key in keys:
@@ -223,7 +228,12 @@ def _trimmed(text: str | None) -> str | None:
 
 
 def _keys_of(details: ContactDetails) -> list[UUID]:
-    keys = [email_key(details.email)] if details.email else []
+    return [key for _, key in _named_keys(details)]
+
+
+def _named_keys(details: ContactDetails) -> list[tuple[str, UUID]]:
+    """The keys a new lead claims, by the field each comes from: its email, its external id."""
+    keys = [("email", email_key(details.email))] if details.email else []
     if details.external_id:
-        keys.append(external_key(details.external_id))
+        keys.append(("external_id", external_key(details.external_id)))
     return keys

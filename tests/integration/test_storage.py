@@ -18,7 +18,7 @@ from helpers import ManualClock, body, given_lead, types_of, when
 
 from lifecycle.app.ledger import LeadLedger
 from lifecycle.app.recording import Outcome, Submission
-from lifecycle.domain.errors import NotFound
+from lifecycle.domain.errors import Conflict, NotFound
 from lifecycle.storage.store import persistence_env
 
 T = TypeVar("T")
@@ -107,6 +107,35 @@ def test_creating_a_known_external_id_again_returns_the_lead(ledger: LeadLedger)
 
     assert again.deduplicated
     assert str(again.lead.id) == lead
+
+
+def test_an_email_and_an_external_id_of_two_different_leads_are_a_conflict(
+    ledger: LeadLedger,
+) -> None:
+    """Issue 16, item 5: it was merged onto the email's lead without a word."""
+    by_email = given_lead(ledger, email="ada@example.com")
+    by_id = given_lead(ledger, email="bob@example.com", external_id="crm-7")
+    head = ledger.recorder.max_notification_id()
+    mixed = body("created", email="ada@example.com", external_id="crm-7")
+
+    with pytest.raises(Conflict) as refused:
+        ledger.record(Submission(None, mixed, "t"))
+
+    assert refused.value.details["fields"] == {"email": by_email, "external_id": by_id}
+    assert ledger.recorder.max_notification_id() == head  # nothing recorded
+    assert types_of(ledger, by_email) == types_of(ledger, by_id) == ["created"]
+
+
+def test_an_email_and_an_external_id_of_the_same_lead_are_a_repeated_inquiry(
+    ledger: LeadLedger,
+) -> None:
+    lead = given_lead(ledger, email="ada@example.com", external_id="crm-7")
+
+    again = ledger.record(
+        Submission(None, body("created", email="ADA@example.com", external_id="crm-7"), "t")
+    )
+
+    assert again.deduplicated and str(again.lead.id) == lead
 
 
 def test_a_new_lead_is_not_deduplicated(ledger: LeadLedger) -> None:
