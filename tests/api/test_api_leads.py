@@ -34,6 +34,21 @@ def test_creating_a_known_email_answers_200_with_the_existing_lead(
     assert again.json()["deduplicated"] is True
 
 
+def test_an_email_and_an_external_id_of_two_leads_answer_409_naming_both(
+    client: TestClient, writer: Headers
+):
+    ann = new_lead(client, writer, email="ann@example.com")
+    bob = new_lead(client, writer, email="bob@example.com", external_id="crm-7")
+
+    mixed = created(email="ann@example.com", external_id="crm-7")
+    response = client.post("/v1/leads", json=mixed, headers=writer)
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert error["fields"] == {"email": ann["id"], "external_id": bob["id"]}
+
+
 def test_an_activity_answers_the_lead_and_the_events_it_recorded(
     client: TestClient, writer: Headers
 ):
