@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from .errors import Forbidden, Unauthorized
+from .params import refuse_unknown_query
 from .tokens import Caller, TokenStore
 
 _bearer = HTTPBearer(
@@ -60,4 +61,5 @@ async def _admit(
     request.state.token_name = found.name
     if not found.may(scope):
         raise Forbidden(f"the token lacks the {scope} scope", scope=scope)
+    refuse_unknown_query(request)  # admitted: now what it asks for
     return found

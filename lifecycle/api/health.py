@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import text
 
 from ..logs import get_logger
@@ -31,6 +31,7 @@ from ..projections.runner import ProjectionRunner
 from ..storage.db import reading
 from .deps import AppParts
 from .errors import RETRY_AFTER, error_body
+from .params import known_query_only
 from .responses import JsonBody
 from .schemas import Error, Health, Readiness
 
@@ -39,7 +40,7 @@ CHECK_TIMEOUT = 2.0  # seconds for all the checks together
 CACHE_SECONDS = 1.0
 CHECKS = ("database", "writes", "projections")
 log = get_logger(__name__)
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(known_query_only)])
 Check = dict[str, Any]
 
 
