@@ -12,6 +12,7 @@ Timer activities are refused here (only the scheduler records them, with `TimerD
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,10 +43,13 @@ class _Activity(BaseModel):
 
 
 class LeadActivity(_Activity):
-    """An activity on an existing lead: `apply` runs it through the lead's commands."""
+    """An activity on an existing lead: `apply` runs it through the lead's commands. Every
+    such model must define it (pydantic's model class is an ABC: one without cannot be made)."""
 
-    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        """The handler: calls the lead's command for this activity (and the batch, if the
+        activity needs more than the lead)."""
 
 
 class Created(_Activity):

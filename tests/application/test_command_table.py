@@ -44,3 +44,15 @@ def _required(name: str) -> dict[str, object]:
         "won": {"amount": "10"},
         "touched": {"kind": "page_view"},
     }.get(name, {})
+
+
+def test_a_lead_activity_without_a_handler_cannot_be_made():
+    class Handlerless(LeadActivity):
+        pass
+
+    try:
+        Handlerless()
+    except TypeError as error:
+        assert "apply" in str(error)
+    else:
+        raise AssertionError("a lead activity without `apply` was made")
