@@ -47,12 +47,10 @@ def refuse_unknown_query(request: Request) -> None:
         )
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-
-
 def _query_names(route: APIRoute) -> frozenset[str]:
-    """The query parameters `route` declares, its dependencies' included (computed once)."""
-    names = _QUERY_NAMES.get(id(route))
+    """The query parameters `route` declares, its dependencies' included (computed once, and
+    kept on the route: an `id()`-keyed cache could answer for a route since collected)."""
+    names: frozenset[str] | None = getattr(route, "_lifecycle_query_names", None)
     if names is None:
         found: set[str] = set()
         dependants = [route.dependant]
@@ -60,7 +58,8 @@ def _query_names(route: APIRoute) -> frozenset[str]:
             dependant = dependants.pop()
             found.update(param.alias for param in dependant.query_params)
             dependants.extend(dependant.dependencies)
-        names = _QUERY_NAMES[id(route)] = frozenset(found)
+        names = frozenset(found)
+        route._lifecycle_query_names = names  # type: ignore[attr-defined]
     return names
 
 
