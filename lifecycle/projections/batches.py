@@ -25,6 +25,8 @@ from .quarantine import Quarantined, transient
 from .tuning import no_cyclic_gc
 
 log = get_logger("lifecycle.projections.runner")  # the runner's log, as before the split
+# What a batch reads first: usable positions, its start, its events, its end, set-aside leads.
+_Read = tuple[dict[str, int], int, list[Envelope], int, dict[str, set[str]]]
 
 
 class Batches:
@@ -86,12 +88,10 @@ class Batches:
             driver.execute("BEGIN")  # deferred: a snapshot, and no write lock
             try:
                 found = {key: positions.read(conn, key) for key, _ in keyed}
-                reached = positions.usable(found, partition)
-                if not reached:
+                read = self._read(conn, keyed, found, limit, partition, stop)
+                if read is None:
                     return 0, 0, False
-                start = min(reached.values())
-                batch, last = self.feed.read(conn, start, limit, partition, stop)
-                skip = quarantine.leads(conn, (projection.name for _, projection in keyed))
+                reached, start, batch, last, skip = read
                 writes = [
                     (key, projection.prepare(conn, part), len(part))
                     for key, projection in keyed
@@ -166,12 +166,10 @@ class Batches:
         # Lock in key order, so that two runners never wait on each other in a cycle.
         keyed = positions.keyed(projections, partition)
         found = {key: positions.locked(conn, key, create=partition is None) for key, _ in keyed}
-        reached = positions.usable(found, partition)
-        if not reached:
+        read = self._read(conn, keyed, found, limit, partition, stop)
+        if read is None:
             return 0, 0, False
-        start = min(reached.values())
-        batch, last = self.feed.read(conn, start, limit, partition, stop)
-        skip = quarantine.leads(conn, (projection.name for _, projection in keyed))
+        reached, _, batch, last, skip = read
         applied, moved = 0, False
         for key, projection in keyed:
             if key not in reached or reached[key] >= last:
@@ -182,6 +180,19 @@ class Batches:
             positions.move(conn, key, last)
             applied, moved = applied + len(part), True
         return applied, last, moved
+
+    def _read(self, conn: Connection, keyed: Sequence[tuple[str, Projection]],
+              found: dict[str, int | None], limit: int, partition: Partition | None,
+              stop: int | None) -> _Read | None:  # fmt: skip
+        """From the positions `found`: those usable, where the batch starts, its events, its
+        last position and the leads each projection has set aside; None if none is usable."""
+        reached = positions.usable(found, partition)
+        if not reached:
+            return None
+        start = min(reached.values())
+        batch, last = self.feed.read(conn, start, limit, partition, stop)
+        skip = quarantine.leads(conn, (projection.name for _, projection in keyed))
+        return reached, start, batch, last, skip
 
 
 def _without(part: list[Envelope], leads: set[str] | None) -> list[Envelope]:
