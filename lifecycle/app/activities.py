@@ -12,13 +12,17 @@ Timer activities are refused here (only the scheduler records them, with `TimerD
 
 from __future__ import annotations
 
+import hashlib
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from uuid import UUID
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
@@ -28,18 +32,46 @@ from ..domain.lead import Lead, Touch
 from ..domain.machine import TIMER_ACTIVITIES
 from ..domain.rules import Context
 from ..domain.values import Channel, ContactChannel, Policy, Region, TouchKind
-from .fields import Amount, Email, Name, Phone, Text, Time, Url
+from .fields import ActivityId, Amount, Email, Name, Phone, Text, Time, Url
 
 if TYPE_CHECKING:
     from .batch import Batch
 
 
 class _Activity(BaseModel):
-    """What every activity may carry: when it happened and who did it."""
+    """What every activity may carry: when it happened, who did it, and the sender's id."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    id: ActivityId | None = None
     occurred_at: Time | None = None
     actor: Name | None = None
+
+    def digest(self) -> str | None:
+        """What identifies the activity by its content when it says when it happened: its
+        type, time and every field but `id`, in one canonical form (times in UTC, amounts
+        without trailing zeros), hashed. None without an explicit `occurred_at`: two such
+        activities sent at different moments are two activities (docs/activities.md)."""
+        if self.occurred_at is None:
+            return None
+        content = self.model_dump(exclude={"id"})
+        canonical = orjson.dumps(content, default=_canonical, option=_CANONICAL)
+        return hashlib.sha256(canonical).hexdigest()[:32]
+
+
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        try:
+            return value.astimezone(UTC).isoformat()
+        except OverflowError:  # no UTC form (built unchecked, never from a client): as is
+            return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} has no canonical form")
 
 
 class LeadActivity(_Activity):
@@ -254,6 +286,10 @@ class TimerDue:
     due_at: datetime
     actor: str = "scheduler"
     occurred_at: None = None
+    id: None = None
+
+    def digest(self) -> None:
+        """A timer has no identity of its own: the deadline it clears makes it fire once."""
 
     def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
         lead.fire(self.policy, self.due_at, ctx.now, self.actor)

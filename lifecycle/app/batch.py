@@ -34,11 +34,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Recorded:
-    """What one command did: the lead after it and the events it recorded."""
+    """What one command did: the lead after it and the events it recorded. A `duplicate`
+    (an activity already recorded on the lead) recorded nothing: it names the first and last
+    seq of what the first delivery recorded."""
 
     lead: Lead
     events: list[Lead.Event]
     deduplicated: bool = False
+    duplicate: tuple[int, int] | None = None
 
 
 @dataclass
@@ -58,7 +61,10 @@ class Batch:
         """Runs `command` on the lead `ref` names (a `created` one needs none) at `now` (by
         default the ledger's clock); its `occurred_at` and `actor`, when given, say when and who."""
         now = now or self.ledger.clock()
-        ctx = Context(command.occurred_at or now, command.actor or actor, now, self.rules)
+        ctx = Context(
+            command.occurred_at or now, command.actor or actor, now, self.rules,
+            activity_id=command.id, digest=command.digest(),
+        )  # fmt: skip
         if isinstance(command, Created):
             return self._create(command, ctx)
         if isinstance(command, TimerDue):
@@ -67,6 +73,9 @@ class Batch:
             raise ValidationFailed("a lead reference is required", fields={"lead": "required"})
         else:
             lead = self.resolve(ref)
+        span = lead.recorded_span(ctx.activity_id, ctx.digest)
+        if span is not None:  # delivered again: nothing to record
+            return Recorded(lead, [], duplicate=span)
         before = len(lead.pending_events)
         command.apply(lead, ctx, self)
         return Recorded(lead, _lead_events(lead.pending_events[before:]))
@@ -181,9 +190,13 @@ class Batch:
             leads = ", ".join(f"the {field} lead {owner}" for field, owner in claimed.items())
             message = f"these identifiers belong to different leads: {leads}"
             raise Conflict(message, fields={field: str(owner) for field, owner in claimed.items()})
-        if claimed:  # a known lead asks again: a touch on it
+        if claimed:  # a known lead asks again: a touch on it, unless it is this same inquiry
             (owner, *_) = claimed.values()
-            return self._inquiry(self.lead(owner), details, ctx)
+            known = self.lead(owner)
+            span = known.recorded_span(ctx.activity_id, ctx.digest)
+            if span is not None:
+                return Recorded(known, [], deduplicated=True, duplicate=span)
+            return self._inquiry(known, details, ctx)
         lead = Lead.create(details, ctx)
         self.add(lead)
         for key in keys:

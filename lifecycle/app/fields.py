@@ -36,6 +36,14 @@ def _valid_email(value: str) -> str:
     return email
 
 
+def _visible(value: str) -> str:
+    """`value` if every character is visible: no space, control or invisible character."""
+    check_text(value)
+    if any(char.isspace() for char in value):
+        raise ValueError("must hold only visible characters (no spaces)")
+    return value
+
+
 Time = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(check_time)]
 Text = Annotated[
     str, Field(min_length=1, max_length=500), AfterValidator(partial(check_text, free_text=True))
@@ -47,5 +55,7 @@ Email = Annotated[
     AfterValidator(_valid_email),
 ]
 Phone = Annotated[str, Field(min_length=3, max_length=50), AfterValidator(check_text)]
+# The sender's own id of an activity (docs/activities.md, Duplicates).
+ActivityId = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_visible)]
 Url = Annotated[str, Field(max_length=2000), AfterValidator(check_text)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]

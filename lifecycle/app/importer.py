@@ -3,7 +3,10 @@
 Lines are processed in chunks; each chunk is one batch (one atomic write of every event it
 accepted). A line the domain rejects records nothing, so the rest of its chunk is unaffected.
 If another writer changed one of the chunk's leads meanwhile, the whole chunk is run again
-from fresh state — a retry never records a line twice.
+from fresh state — a retry never records a line twice. A line already recorded on its lead
+(the same `id`, or the same content and explicit `occurred_at`: docs/activities.md,
+Duplicates) is counted as a duplicate and records nothing, so a file imported again, or an
+import resumed after a crash (the chunks written are whole), records nothing twice.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class ImportReport:
     accepted: int = 0
     created: int = 0
     deduplicated: int = 0
+    duplicates: int = 0
     events: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
@@ -49,6 +53,7 @@ class ImportReport:
             "rejected": len(self.rejected),
             "leads_created": self.created,
             "deduplicated": self.deduplicated,
+            "duplicates": self.duplicates,
             "events": self.events,
             "errors": [rejection.as_dict() for rejection in self.rejected],
         }
@@ -138,6 +143,9 @@ def _run_line(batch: Batch, line: _Line, actor: str, report: ImportReport) -> No
             fields={"lead_id": "required"},
         )
     recorded = batch.record(line.ref, activity, actor)
+    if recorded.duplicate is not None:  # recorded before: by an earlier run, or this one
+        report.duplicates += 1
+        return
     report.accepted += 1
     report.events += len(recorded.events)
     if isinstance(activity, act.Created):
@@ -166,5 +174,6 @@ def _merge(total: ImportReport, part: ImportReport) -> None:
     total.accepted += part.accepted
     total.created += part.created
     total.deduplicated += part.deduplicated
+    total.duplicates += part.duplicates
     total.events += part.events
     total.rejected.extend(part.rejected)

@@ -40,12 +40,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Outcome:
     """The answer to a submission: the lead after it, the events it recorded, whether it was
-    a repeated inquiry (`deduplicated`) and whether it is the first answer replayed."""
+    a repeated inquiry (`deduplicated`) and whether it is the first answer replayed (for an
+    `Idempotency-Key` used again, or an activity delivered again: `duplicate`)."""
 
     lead: Lead
     events: list[Lead.Event]
     deduplicated: bool
     replayed: bool
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,11 @@ def prepare(
 def finish(ledger: LeadLedger, result: Recorded | Answer) -> Outcome:
     """The answer to the request: what it recorded, or the first answer replayed."""
     if isinstance(result, Answer):
-        return _replay(ledger, result)
+        span = (result.first_seq, result.last_seq)
+        return _replay(ledger, result.lead_id, span, result.deduplicated)
+    if result.duplicate is not None:  # answered as the first delivery was
+        outcome = _replay(ledger, result.lead.id, result.duplicate, result.deduplicated)
+        return replace(outcome, duplicate=True)
     return Outcome(result.lead, result.events, result.deduplicated, replayed=False)
 
 
@@ -116,10 +122,13 @@ def _remember(
     fingerprint: str,
 ) -> None:
     last = recorded.lead.version
+    first = last - len(recorded.events) + 1
+    if recorded.duplicate is not None:  # the key stands for the first delivery's answer
+        first, last = recorded.duplicate
     answer = Answer(
         fingerprint=fingerprint,
         lead_id=recorded.lead.id,
-        first_seq=last - len(recorded.events) + 1,
+        first_seq=first,
         last_seq=last,
         deduplicated=recorded.deduplicated,
         answered_at=batch.ledger.clock(),
@@ -130,8 +139,12 @@ def _remember(
         batch.add(RequestKey.remember(key_id, answer))
 
 
-def _replay(ledger: LeadLedger, answer: Answer) -> Outcome:
-    lead = ledger.load(answer.lead_id, version=answer.last_seq)
+def _replay(
+    ledger: LeadLedger, lead_id: UUID, span: tuple[int, int], deduplicated: bool
+) -> Outcome:
+    """The answer given when the lead events `span` (first and last seq) were recorded."""
+    first, last = span
+    lead = ledger.load(lead_id, version=last)
     assert isinstance(lead, Lead)
-    events = ledger.lead_events(answer.lead_id, gt=answer.first_seq - 1, lte=answer.last_seq)
-    return Outcome(lead, events, answer.deduplicated, replayed=True)
+    events = ledger.lead_events(lead_id, gt=first - 1, lte=last)
+    return Outcome(lead, events, deduplicated, replayed=True)

@@ -78,6 +78,10 @@ class TimelineEntry(TypedDict):
     occurred_at: Time
     recorded_at: Time
     actor: str
+    activity_id: Annotated[
+        str | None,
+        Field(description="the `id` the activity that recorded the event was sent with"),
+    ]
     status: Annotated[StatusText, Field(description="the status after the event")]
     stage: Annotated[StageText, Field(description="the stage after the event")]
     data: dict[str, Any]

@@ -93,6 +93,7 @@ def timeline_entry(event: Lead.Event) -> shapes.TimelineEntry:
         "occurred_at": utc(event.occurred_at),
         "recorded_at": utc(event.timestamp),
         "actor": event.actor,
+        "activity_id": event.activity_id,
         "status": plain(event.status),
         "stage": plain(event.stage),
         "data": plain(event.data()),

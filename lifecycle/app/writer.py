@@ -107,7 +107,7 @@ class GroupWriter:
         """`LeadLedger.record` on the writer: the submission is validated here (its error
         raised at once), recorded in a group, and a replayed answer read off the event loop."""
         result = await self.answer(prepare(self.ledger, submission), submission.ref)
-        if isinstance(result, Answer):
+        if isinstance(result, Answer) or result.duplicate is not None:  # read back
             return await asyncio.to_thread(finish, self.ledger, result)
         return finish(self.ledger, result)
 

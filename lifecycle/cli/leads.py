@@ -83,7 +83,7 @@ def _print_import(report: ImportReport) -> None:
     print(
         f"accepted {report.accepted} lines ({report.events} events, "
         f"{report.created} new leads, {report.deduplicated} deduplicated); "
-        f"rejected {len(report.rejected)}"
+        f"duplicates {report.duplicates}; rejected {len(report.rejected)}"
     )
     for rejection in report.rejected:
         error = rejection.error

@@ -58,6 +58,8 @@ class Lead(LeadEvents):
             deadlines={},
             rules_version=ctx.rules.version,
             points=points,
+            activity_id=ctx.activity_id,
+            digest=ctx.digest,
             **{name: getattr(details, name) for name in ContactDetails.__dataclass_fields__},
         )
         lead._score_check(ctx)
@@ -348,6 +350,8 @@ class Lead(LeadEvents):
             status=status,
             stage=max(stage or self.stage, self.stage),
             deadlines=dict(self.deadlines) if deadlines is None else deadlines,
+            activity_id=ctx.activity_id,
+            digest=ctx.digest,
             **fields,
         )
 

@@ -11,6 +11,7 @@ clock or log.
 from __future__ import annotations
 
 from copy import copy
+from dataclasses import KW_ONLY
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self
@@ -22,6 +23,12 @@ from .routing import Prospect
 from .values import ContactChannel, Outcome, Policy, Region, Stage, Status, TouchKind
 
 NEVER = datetime.min.replace(tzinfo=UTC)
+_ANONYMOUS: tuple[str | None, str | None] = (None, None)
+# What every event has that is not its own data (`Event.data`).
+_COMMON = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "occurred_at"}
+    | {"actor", "status", "stage", "deadlines", "activity_id", "digest"}
+)
 
 
 class LeadEvents(Aggregate):
@@ -36,6 +43,7 @@ class LeadEvents(Aggregate):
         copied = copy(self)
         copied.stage_entered = dict(self.stage_entered)
         copied.deadlines = dict(self.deadlines)
+        copied.activities = dict(self.activities)
         copied._pending_events = list(self._pending_events)
         return copied
 
@@ -76,6 +84,17 @@ class LeadEvents(Aggregate):
         self.created_at = NEVER
         self.updated_at = NEVER
         self.last_changed_at = NEVER
+        # The activities recorded, by identity (`("id", …)`, `("digest", …)`): the first and
+        # last seq of the events each recorded (see `Event.activity_id`).
+        self.activities: dict[tuple[str, str], tuple[int, int]] = {}
+        self.last_identity: tuple[str | None, str | None] = _ANONYMOUS
+
+    def recorded_span(self, activity_id: str | None, digest: str | None) -> tuple[int, int] | None:
+        """The first and last seq of the events an activity recorded, if it was recorded: by
+        its `id` when it has one, else by its digest (docs/activities.md, Duplicates)."""
+        if activity_id is not None:
+            return self.activities.get(("id", activity_id))
+        return self.activities.get(("digest", digest)) if digest is not None else None
 
     def prospect(self) -> Prospect:
         return Prospect(self.company, self.region, self.employees)
@@ -101,8 +120,19 @@ class LeadEvents(Aggregate):
         status: Status
         stage: Stage
         deadlines: dict[Policy, datetime]
+        # Keyword-only, with defaults (so subclasses may add fields without): what identifies
+        # the client activity that recorded the event, its `id` and its content's digest
+        # (`rules.Context`); None for timer and service events and for events stored before.
+        # A field at its default is not stored (`storage.codec`).
+        _: KW_ONLY
+        activity_id: str | None = None
+        digest: str | None = None
 
         def apply(self, lead: LeadEvents) -> None:
+            if self.activity_id is not None or self.digest is not None:
+                self._identify(lead)
+            else:
+                lead.last_identity = _ANONYMOUS
             if self.ORDERED:
                 lead.status = self.status
                 lead.deadlines = {Policy(key): due for key, due in self.deadlines.items()}
@@ -117,9 +147,24 @@ class LeadEvents(Aggregate):
 
         def data(self) -> dict[str, Any]:
             """The event's own fields, for the timeline."""
-            common = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-            common |= {"occurred_at", "actor", "status", "stage", "deadlines"}
-            return {key: value for key, value in vars(self).items() if key not in common}
+            return {key: value for key, value in vars(self).items() if key not in _COMMON}
+
+        def _identify(self, lead: LeadEvents) -> None:
+            """Notes the seqs this event adds to its activity's span. The events of one
+            activity are consecutive and carry the same identity; an earlier activity with
+            one identity in common (another `id`, the same digest) keeps its own span."""
+            seq, pair = self.originator_version, (self.activity_id, self.digest)
+            continues = pair == lead.last_identity
+            lead.last_identity = pair
+            for identity in (("id", self.activity_id), ("digest", self.digest)):
+                if identity[1] is None:
+                    continue
+                key = (identity[0], identity[1])
+                span = lead.activities.get(key)
+                if span is None:
+                    lead.activities[key] = (seq, seq)
+                elif continues and span[1] == seq - 1:
+                    lead.activities[key] = (span[0], seq)
 
     class Created(Event, Aggregate.Created):
         TOPIC = "lifecycle:Lead.Created"

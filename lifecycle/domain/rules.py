@@ -31,3 +31,8 @@ class Context:
     actor: str
     now: datetime
     rules: Rulebook = field(default_factory=Rulebook)
+    # What identifies the activity on its lead (docs/activities.md, Duplicates): the sender's
+    # own `id`, and a digest of its content when it says when it happened. Every event the
+    # activity records carries them, so a second delivery of it is known and records nothing.
+    activity_id: str | None = None
+    digest: str | None = None

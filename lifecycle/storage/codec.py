@@ -73,6 +73,9 @@ class Schema:
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.fields: dict[str, Any] = _fields(cls)
+        # Fields left out of the stored state when None, their default: added to a class
+        # after events were stored, they cost nothing where unused (see `encode`).
+        self.omitted = optional_fields(cls)
         # Every field may be absent: an absent one is reported by `TypedMapper` by name.
         self.type: Any = _typed_dict(f"{cls.__qualname__}State", self.fields, total=False)
         self._decoder = msgspec.json.Decoder(self.type)
@@ -152,9 +155,13 @@ class TypedMapper(Mapper[TAggregateID], Generic[TAggregateID]):
 
     def to_stored_event(self, domain_event: DomainEventProtocol[TAggregateID]) -> StoredEvent:
         cls = type(domain_event)
-        if self.schema(cls) is None:
+        schema = self.schema(cls)
+        if schema is None:
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
+        for name in schema.omitted:
+            if state.get(name, 0) is None:
+                del state[name]
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
         class_version = getattr(cls, "class_version", 1)
@@ -217,6 +224,17 @@ def required_fields(cls: type) -> frozenset[str]:
     )
 
 
+@cache
+def optional_fields(cls: type) -> frozenset[str]:
+    """The keyword-only fields of `cls` whose default is None: not stored when None, and read
+    back from the class's default (a decoded event's state holds only what was stored)."""
+    if not dataclasses.is_dataclass(cls):
+        return frozenset()
+    return frozenset(
+        each.name for each in dataclasses.fields(cls) if each.kw_only and each.default is None
+    )
+
+
 def upcast(cls: type, state: State) -> None:
     """Brings a state stored by an older `class_version` of `cls` up to date, in place."""
     class_version = getattr(cls, "class_version", 1)
@@ -240,7 +258,9 @@ def _fields(cls: type) -> dict[str, Any]:
     return {
         name: _check(hint)
         for name, hint in hints.items()
-        if get_origin(hint) is not ClassVar and name not in _ORIGINATOR
+        if get_origin(hint) is not ClassVar
+        and hint is not dataclasses.KW_ONLY
+        and name not in _ORIGINATOR
     }
 
 

@@ -23,7 +23,7 @@ NOT_IN_LEAD_JSON = {"employees", "industry", "channel"}  # docs/json.md: on the 
 
 
 def test_the_created_activity_takes_exactly_the_contact_fields():
-    common = {"type", "occurred_at", "actor"}
+    common = {"type", "id", "occurred_at", "actor"}
     assert [name for name in activities.Created.model_fields if name not in common] == CONTACT
 
 

@@ -137,7 +137,8 @@ def test_lead_show_and_timeline_print_the_contract_json(
     timeline = json.loads(capsys.readouterr().out)
     assert [e["seq"] for e in timeline["events"]] == [1, 2]
     assert set(timeline["events"][0]) == {
-        "seq", "type", "occurred_at", "recorded_at", "actor", "status", "stage", "data"
+        "seq", "type", "occurred_at", "recorded_at", "actor", "activity_id", "status", "stage",
+        "data",
     }  # fmt: skip
 
 
