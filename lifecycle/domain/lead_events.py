@@ -84,8 +84,7 @@ class LeadEvents(Aggregate):
         self.created_at = NEVER
         self.updated_at = NEVER
         self.last_changed_at = NEVER
-        # The activities recorded, by identity (`("id", …)`, `("digest", …)`): the first and
-        # last seq of the events each recorded (see `Event.activity_id`).
+        # The first and last seq each activity recorded, by ("id"|"digest", value).
         self.activities: dict[tuple[str, str], tuple[int, int]] = {}
         self.last_identity: tuple[str | None, str | None] = _ANONYMOUS
 
@@ -120,10 +119,8 @@ class LeadEvents(Aggregate):
         status: Status
         stage: Stage
         deadlines: dict[Policy, datetime]
-        # Keyword-only, with defaults (so subclasses may add fields without): what identifies
-        # the client activity that recorded the event, its `id` and its content's digest
-        # (`rules.Context`); None for timer and service events and for events stored before.
-        # A field at its default is not stored (`storage.codec`).
+        # Keyword-only with defaults: the client activity's `id` and content digest
+        # (`rules.Context`); None (not stored: `storage.codec`) for timers and older events.
         _: KW_ONLY
         activity_id: str | None = None
         digest: str | None = None
