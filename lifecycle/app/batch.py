@@ -73,7 +73,7 @@ class Batch:
             raise ValidationFailed("a lead reference is required", fields={"lead": "required"})
         else:
             lead = self.resolve(ref)
-        span = lead.recorded_span(ctx.activity_id, ctx.digest)
+        span = lead.recorded_span(ctx)
         if span is not None:  # delivered again: nothing to record
             return Recorded(lead, [], duplicate=span)
         before = len(lead.pending_events)
@@ -193,7 +193,7 @@ class Batch:
         if claimed:  # a known lead asks again: a touch on it, unless it is this same inquiry
             (owner, *_) = claimed.values()
             known = self.lead(owner)
-            span = known.recorded_span(ctx.activity_id, ctx.digest)
+            span = known.recorded_span(ctx)
             if span is not None:
                 return Recorded(known, [], deduplicated=True, duplicate=span)
             return self._inquiry(known, details, ctx)

@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate
 
 from .contact import ContactDetails
 from .routing import Prospect
+from .rules import Context
 from .values import ContactChannel, Outcome, Policy, Region, Stage, Status, TouchKind
 
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -88,12 +89,12 @@ class LeadEvents(Aggregate):
         self.activities: dict[tuple[str, str], tuple[int, int]] = {}
         self.last_identity: tuple[str | None, str | None] = _ANONYMOUS
 
-    def recorded_span(self, activity_id: str | None, digest: str | None) -> tuple[int, int] | None:
-        """The first and last seq of the events an activity recorded, if it was recorded: by
-        its `id` when it has one, else by its digest (docs/activities.md, Duplicates)."""
-        if activity_id is not None:
-            return self.activities.get(("id", activity_id))
-        return self.activities.get(("digest", digest)) if digest is not None else None
+    def recorded_span(self, ctx: Context) -> tuple[int, int] | None:
+        """The first and last seq of the events the activity of `ctx` recorded, if it was
+        recorded: by its `id` when it has one, else by its digest (docs/activities.md)."""
+        if ctx.activity_id is not None:
+            return self.activities.get(("id", ctx.activity_id))
+        return self.activities.get(("digest", ctx.digest)) if ctx.digest is not None else None
 
     def prospect(self) -> Prospect:
         return Prospect(self.company, self.region, self.employees)
@@ -153,10 +154,10 @@ class LeadEvents(Aggregate):
             seq, pair = self.originator_version, (self.activity_id, self.digest)
             continues = pair == lead.last_identity
             lead.last_identity = pair
-            for identity in (("id", self.activity_id), ("digest", self.digest)):
-                if identity[1] is None:
+            for kind, value in (("id", self.activity_id), ("digest", self.digest)):
+                if value is None:
                     continue
-                key = (identity[0], identity[1])
+                key = (kind, value)
                 span = lead.activities.get(key)
                 if span is None:
                     lead.activities[key] = (seq, seq)
