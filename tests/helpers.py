@@ -70,6 +70,7 @@ DEFAULT_BODIES: dict[str, dict[str, Any]] = {
     "touched": {"kind": "page_view"},
     "opted_out": {},
     "opted_in": {},
+    "updated": {"title": "Head of Data"},
 }
 
 

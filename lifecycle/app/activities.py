@@ -26,6 +26,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
+from ..domain.contact import UPDATABLE
 from ..domain.errors import ValidationFailed
 from ..domain.inputs import normalize_email
 from ..domain.lead import Lead, Touch
@@ -53,9 +54,13 @@ class _Activity(BaseModel):
         activities sent at different moments are two activities (docs/activities.md)."""
         if self.occurred_at is None:
             return None
-        content = self.model_dump(exclude={"id"})
+        content = self.identity()
         canonical = orjson.dumps(content, default=_canonical, option=_CANONICAL)
         return hashlib.sha256(canonical).hexdigest()[:32]
+
+    def identity(self) -> dict[str, Any]:
+        """What the digest covers: every field but `id`."""
+        return self.model_dump(exclude={"id"})
 
 
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
@@ -84,10 +89,9 @@ class LeadActivity(_Activity):
         activity needs more than the lead)."""
 
 
-class Created(_Activity):
-    """A new lead, or a repeated inquiry from a known one (`Batch.record` handles it)."""
+class _Properties(_Activity):
+    """The lead's properties `created` gives and `updated` changes (`contact.UPDATABLE`)."""
 
-    type: Literal["created"]
     email: Email | None = None
     phone: Phone | None = None
     first_name: Name | None = None
@@ -98,6 +102,12 @@ class Created(_Activity):
     region: Region | None = None
     employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     industry: Name | None = None
+
+
+class Created(_Properties):
+    """A new lead, or a repeated inquiry from a known one (`Batch.record` handles it)."""
+
+    type: Literal["created"]
     source: Name | None = None
     campaign: Name | None = None
     channel: Name | None = None
@@ -178,9 +188,8 @@ class Reopened(LeadActivity):
 
     def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
         email = normalize_email(self.email) if self.email else None
-        if email and email != normalize_email(lead.email):
-            batch.claim_email(lead, email)  # a corrected address no other lead has
-        lead.reopen(self.reason, email, (self.phone or "").strip() or None, ctx)
+        phone = (self.phone or "").strip() or None
+        batch.claiming(lead, email, lambda: lead.reopen(self.reason, email, phone, ctx))
 
 
 class Passed(LeadActivity):
@@ -235,6 +244,23 @@ class Touched(LeadActivity):
         lead.touch(Touch(self.kind, self.source, self.campaign, self.content, self.url), ctx)
 
 
+class Updated(_Properties, LeadActivity):
+    """Changes the properties it names; one named with null is cleared."""
+
+    type: Literal["updated"]
+
+    def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
+        changes = {name: getattr(self, name) for name in self.model_fields_set & set(UPDATABLE)}
+        if not changes:
+            fields = dict.fromkeys(UPDATABLE, "name at least one property to update")
+            raise ValidationFailed("updated names no property to change", fields=fields)
+        batch.update(lead, changes, ctx)
+
+    def identity(self) -> dict[str, Any]:
+        """Only the properties it names: `{"title": null}` clears, absent leaves alone."""
+        return self.model_dump(exclude={"id"}, exclude_unset=True) | {"type": self.type}
+
+
 class OptedOut(LeadActivity):
     type: Literal["opted_out"]
     days: Annotated[StrictInt, Field(gt=0, le=3650)] | None = None
@@ -266,6 +292,7 @@ Activity = Annotated[
     | Won
     | Lost
     | Touched
+    | Updated
     | OptedOut
     | OptedIn,
     Field(discriminator="type"),

@@ -9,17 +9,20 @@ the command its context and returns what was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from ..domain.contact import UPDATABLE
+from ..domain.decisions import can_update
 from ..domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
 from ..domain.errors import Conflict, IntegrityFailed, NotFound, ValidationFailed
+from ..domain.identity import recorded_span
 from ..domain.inputs import check_text, normalize_email
 from ..domain.lead import ContactDetails, Lead, Touch
 from ..domain.rules import Context, Rulebook
@@ -73,7 +76,7 @@ class Batch:
             raise ValidationFailed("a lead reference is required", fields={"lead": "required"})
         else:
             lead = self.resolve(ref)
-        span = lead.recorded_span(ctx)
+        span = recorded_span(lead, ctx)
         if span is not None:  # delivered again: nothing to record
             return Recorded(lead, [], duplicate=span)
         before = len(lead.pending_events)
@@ -164,14 +167,27 @@ class Batch:
         lead.assign_routed(member, route.rule, route.team, ctx)
         turns.take(member)
 
-    def claim_email(self, lead: Lead, email: str) -> None:
-        """Claims `email` (normalized) for `lead`: `Conflict` if another lead has it."""
-        key = email_key(email)
-        owner = self._claimed_by(key)
+    def claiming(self, lead: Lead, email: str | None, command: Callable[[], None]) -> None:
+        """Runs the lead's `command`, which may give it `email` (normalized): `Conflict` first
+        if another lead has that email. It is claimed for `lead` only once the command has
+        succeeded, so a refused activity (an import line) leaves no claim behind. The lead's
+        earlier emails stay claimed by it: they still find the lead."""
+        key = email_key(email) if email and email != normalize_email(lead.email) else None
+        owner = self._claimed_by(key) if key is not None else None
         if owner is not None and owner != lead.id:
             raise Conflict("another lead already has this email", field="email")
-        if owner is None:
+        command()
+        if key is not None and owner is None:
             self.add(LeadKey.claim(key, lead.id))
+
+    def update(self, lead: Lead, changes: Mapping[str, Any], ctx: Context) -> None:
+        """`updated`: the properties in their stored form, and a new email claimed."""
+        changes = dict(changes)
+        if "email" in changes:
+            changes["email"] = normalize_email(changes["email"])
+        if "phone" in changes:
+            changes["phone"] = _trimmed(changes["phone"])
+        self.claiming(lead, changes.get("email"), lambda: lead.update(changes, ctx))
 
     # ----------------------------------------------------------------- helpers
     def _claimed_by(self, key: UUID) -> UUID | None:
@@ -193,7 +209,7 @@ class Batch:
         if claimed:  # a known lead asks again: a touch on it, unless it is this same inquiry
             (owner, *_) = claimed.values()
             known = self.lead(owner)
-            span = known.recorded_span(ctx)
+            span = recorded_span(known, ctx)
             if span is not None:
                 return Recorded(known, [], deduplicated=True, duplicate=span)
             return self._inquiry(known, details, ctx)
@@ -204,8 +220,13 @@ class Batch:
         return Recorded(lead, _lead_events(lead.pending_events))
 
     def _inquiry(self, lead: Lead, details: ContactDetails, ctx: Context) -> Recorded:
-        """A repeated inquiry from a known lead is recorded as a touch on it."""
+        """A repeated inquiry from a known lead is recorded as a touch on it, and the new
+        values it gives (none is a clearing) as an update, when an update is allowed then."""
         before = len(lead.pending_events)
+        given = {name: getattr(details, name) for name in UPDATABLE}
+        changes = {name: value for name, value in given.items() if value is not None}
+        if can_update(lead, ctx) and any(getattr(lead, n) != v for n, v in changes.items()):
+            self.update(lead, changes, ctx)
         touch = Touch(TouchKind.FORM_SUBMISSION, details.source, details.campaign)
         lead.touch(touch, ctx)
         return Recorded(lead, _lead_events(lead.pending_events[before:]), deduplicated=True)

@@ -63,14 +63,14 @@ def split_reference(body: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """The lead reference of an import line, and the activity without it.
 
     Precedence: `lead_id`, then `external_id`, then `email`. A `created` line keeps its
-    email and external id (they are the new lead's fields). A `reopened` line referenced by
-    id or external id keeps `email` as the corrected address.
+    email and external id (they are the new lead's fields). A `reopened` or `updated` line
+    referenced by id or external id keeps `email` as the corrected (or new) address.
     """
     if body.get("type") == "created":
         return None, {k: v for k, v in body.items() if k != "lead_id"}
     ref_key = next((key for key in REFERENCE_KEYS if body.get(key)), None)
     ref = str(body[ref_key]) if ref_key else None
-    keep_email = body.get("type") == "reopened" and ref_key != "email"
+    keep_email = body.get("type") in ("reopened", "updated") and ref_key != "email"
     dropped = {"lead_id", "external_id"} | (set() if keep_email else {"email"})
     return ref, {k: v for k, v in body.items() if k not in dropped}
 

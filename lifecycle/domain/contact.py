@@ -1,4 +1,5 @@
-"""What a lead is told when it is created (`ContactDetails`) and what a touch carries (`Touch`)."""
+"""What a lead is told when it is created (`ContactDetails`), what `updated` may change
+(`UPDATABLE`) and what a touch carries (`Touch`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ class ContactDetails:
     campaign: str | None = None
     channel: str | None = None
     external_id: str | None = None
+
+    @classmethod
+    def of(cls, lead: object) -> ContactDetails:
+        """The details a lead (or anything with these attributes) holds now."""
+        return cls(**{name: getattr(lead, name) for name in cls.__dataclass_fields__})
+
+
+# What an `updated` activity may change: everything but where the lead came from (source,
+# campaign, channel: its first touch) and the sender's id for it.
+UPDATABLE = tuple(
+    name
+    for name in ContactDetails.__dataclass_fields__
+    if name not in ("source", "campaign", "channel", "external_id")
+)
 
 
 @dataclass(frozen=True)

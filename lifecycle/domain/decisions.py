@@ -4,8 +4,10 @@ activity with its error, or passes. Pure functions of the lead and the context; 
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
+from . import machine
 from .contact import ContactDetails
 from .errors import (
     HasContactChannel,
@@ -27,17 +29,33 @@ def stage_allows(lead: LeadEvents, activity: str) -> bool:
     if activity == "opportunity_created":
         return lead.stage is Stage.SQL
     if activity in ("won", "lost"):
-        return lead.stage is Stage.OPPORTUNITY and not lead.won_or_lost
+        return lead.stage is Stage.OPPORTUNITY and lead.outcome is None
     return True
 
 
-def check_in_order(lead: LeadEvents, activity: str, ctx: Context) -> None:
-    if ctx.occurred_at < lead.last_changed_at:
+def check_in_order(
+    lead: LeadEvents, activity: str, ctx: Context, latest: datetime | None = None
+) -> None:
+    """Refuses an activity older than the lead's latest change (`latest`: by default its
+    latest state change; an `updated` is ordered among the updates only)."""
+    latest = lead.last_changed_at if latest is None else latest
+    if ctx.occurred_at < latest:
         raise OutOfOrder(
             f"{activity} occurred at {ctx.occurred_at.isoformat()}, before the lead's "
-            f"latest change at {lead.last_changed_at.isoformat()}",
-            latest=lead.last_changed_at.isoformat(),
+            f"latest change at {latest.isoformat()}",
+            latest=latest.isoformat(),
         )
+
+
+def updates_watermark(lead: LeadEvents) -> datetime:
+    """What an `updated` may not be older than: the lead's creation and its latest update."""
+    return max(lead.created_at, lead.profile_changed_at)
+
+
+def can_update(lead: LeadEvents, ctx: Context) -> bool:
+    """Whether an `updated` at `ctx` is allowed (its status, its order)."""
+    allowed = "updated" in machine.allowed_from(lead.status)
+    return allowed and ctx.occurred_at >= updates_watermark(lead)
 
 
 def check_not_in_future(ctx: Context) -> None:

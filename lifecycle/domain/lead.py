@@ -10,6 +10,8 @@ topics (`lifecycle:Lead.Created`…) are explicit and pinned by a test.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,14 +27,16 @@ from .decisions import (
     check_not_in_future,
     check_reachable,
     stage_allows,
+    updates_watermark,
 )
 from .errors import TransitionNotAllowed, ValidationFailed
 from .lead_clocks import AWAITING_FOLLOW_UP, attempt_clocks, first_attempt_clock, stopped_by_timer
 from .lead_events import NEVER, LeadEvents
+from .routing import Prospect
 from .rules import Context
 from .scoring import Profile
 from .sla import STOPPED_BY, overdue, updated
-from .values import ContactChannel, Policy, Stage, Status
+from .values import ContactChannel, Policy, Region, Stage, Status
 
 __all__ = ["NEVER", "ContactDetails", "Lead", "Touch"]
 
@@ -46,8 +50,7 @@ class Lead(LeadEvents):
         check_reachable(details)
         check_not_in_future(ctx)
         scoring = ctx.rules.scoring
-        profile = Profile(details.title, details.employees, details.industry)
-        points = scoring.fit(profile) + scoring.points(scoring.creation_touch)
+        points = scoring.fit(Profile.of(details)) + scoring.points(scoring.creation_touch)
         lead = cls._create(
             cls.Created,
             timestamp=ctx.now,
@@ -208,6 +211,28 @@ class Lead(LeadEvents):
         )
         self._score_check(ctx)
 
+    def update(self, changes: Mapping[str, Any], ctx: Context) -> None:
+        """Changes properties (`contact.UPDATABLE`, normalized; None clears one) and re-scores
+        the fit (an MQL may follow). Those already holding their value are left out; with none
+        left, nothing is recorded. Updates are ordered among themselves only."""
+        self._decide("updated", ctx, latest=updates_watermark(self))
+        changed = {name: value for name, value in changes.items() if getattr(self, name) != value}
+        if not changed:
+            return
+        after = replace(ContactDetails.of(self), **changed)
+        check_reachable(after)
+        scoring = ctx.rules.scoring
+        self._trigger(
+            Lead.Updated,
+            ctx,
+            self.status,
+            old={name: _plain(getattr(self, name)) for name in changed},
+            new={name: _plain(value) for name, value in changed.items()},
+            points=scoring.fit(Profile.of(after)) - scoring.fit(Profile.of(self)),
+            rules_version=ctx.rules.version,
+        )
+        self._score_check(ctx)
+
     def opt_out(self, days: int | None, ctx: Context) -> None:
         status = self._decide("opted_out", ctx)
         check_days(days)
@@ -272,13 +297,16 @@ class Lead(LeadEvents):
         )
 
     # ----------------------------------------------------------------- queries
+    def prospect(self) -> Prospect:
+        return Prospect(self.company, self.region, self.employees)
+
     def allowed(self) -> list[str]:
         """The client activities allowed now (for `transition_not_allowed`)."""
         by_status = machine.allowed_from(self.status)
         return [a for a in by_status if a not in machine.TIMER_ACTIVITIES and stage_allows(self, a)]
 
     # ----------------------------------------------------------------- helpers
-    def _decide(self, activity: str, ctx: Context) -> Status:
+    def _decide(self, activity: str, ctx: Context, latest: datetime | None = None) -> Status:
         check_not_in_future(ctx)
         self._fire_overdue(ctx.occurred_at, ctx.now)
         if not stage_allows(self, activity):
@@ -294,7 +322,7 @@ class Lead(LeadEvents):
         except TransitionNotAllowed as error:
             error.details["allowed"] = self.allowed()
             raise
-        check_in_order(self, activity, ctx)
+        check_in_order(self, activity, ctx, latest)
         return status
 
     def _assigned(
@@ -354,6 +382,11 @@ class Lead(LeadEvents):
             digest=ctx.digest,
             **fields,
         )
+
+
+def _plain(value: Any) -> Any:
+    """A property's value as `Lead.Updated` stores it (a region by its name)."""
+    return value.value if isinstance(value, Region) else value
 
 
 # The event a due deadline records, and its activity for the status machine.

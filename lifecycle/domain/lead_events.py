@@ -19,12 +19,10 @@ from typing import Any, ClassVar, Self
 from eventsourcing.domain import Aggregate
 
 from .contact import ContactDetails
-from .routing import Prospect
-from .rules import Context
+from .identity import ANONYMOUS, identify
 from .values import ContactChannel, Outcome, Policy, Region, Stage, Status, TouchKind
 
 NEVER = datetime.min.replace(tzinfo=UTC)
-_ANONYMOUS: tuple[str | None, str | None] = (None, None)
 # What every event has that is not its own data (`Event.data`).
 _COMMON = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "occurred_at"}
@@ -36,11 +34,8 @@ class LeadEvents(Aggregate):
     """The lead's state and its events, for `Lead` to inherit (no topic: never recorded)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        """A copy safe to mutate: every attribute is immutable but these containers.
-
-        eventsourcing copies each cached aggregate before a command; the generic deepcopy
-        walked every datetime and enum and cost more than replaying a short history.
-        """
+        """A copy safe to mutate: every attribute is immutable but these containers (the
+        generic deepcopy walked every datetime and enum: dearer than a short replay)."""
         copied = copy(self)
         copied.stage_entered = dict(self.stage_entered)
         copied.deadlines = dict(self.deadlines)
@@ -85,33 +80,19 @@ class LeadEvents(Aggregate):
         self.created_at = NEVER
         self.updated_at = NEVER
         self.last_changed_at = NEVER
+        self.profile_changed_at = NEVER  # the latest `updated`: they are recorded in order
         # The first and last seq each activity recorded, by ("id"|"digest", value).
         self.activities: dict[tuple[str, str], tuple[int, int]] = {}
-        self.last_identity: tuple[str | None, str | None] = _ANONYMOUS
-
-    def recorded_span(self, ctx: Context) -> tuple[int, int] | None:
-        """The first and last seq of the events the activity of `ctx` recorded, if it was
-        recorded: by its `id` when it has one, else by its digest (docs/activities.md)."""
-        if ctx.activity_id is not None:
-            return self.activities.get(("id", ctx.activity_id))
-        return self.activities.get(("digest", ctx.digest)) if ctx.digest is not None else None
-
-    def prospect(self) -> Prospect:
-        return Prospect(self.company, self.region, self.employees)
-
-    @property
-    def won_or_lost(self) -> bool:
-        return self.outcome is not None
+        self.last_identity: tuple[str | None, str | None] = ANONYMOUS
 
     class Event(Aggregate.Event):
         """What every lead event carries."""
 
         TOPIC = "lifecycle:Lead.Event"
         TYPE: ClassVar[str] = ""
-        # Timer notices and touches do not move the ordering watermark (docs/activities.md), and
-        # may have happened before ordered events recorded earlier: they change no status and
-        # apply their own change to the deadlines rather than copying the whole map, so a
-        # fold "as of" a time never sees state from events that had not happened yet.
+        # Unordered events (timer notices, touches, updates) may have happened before ordered
+        # events recorded earlier: they change no status and apply their own change to the
+        # deadlines, so a fold "as of" a time never sees what had not happened yet.
         ORDERED: ClassVar[bool] = True
         # Only these events move the funnel stage.
         MOVES_STAGE: ClassVar[bool] = False
@@ -127,10 +108,7 @@ class LeadEvents(Aggregate):
         digest: str | None = None
 
         def apply(self, lead: LeadEvents) -> None:
-            if self.activity_id is not None or self.digest is not None:
-                self._identify(lead)
-            else:
-                lead.last_identity = _ANONYMOUS
+            identify(lead, self.activity_id, self.digest, self.originator_version)
             if self.ORDERED:
                 lead.status = self.status
                 lead.deadlines = {Policy(key): due for key, due in self.deadlines.items()}
@@ -146,23 +124,6 @@ class LeadEvents(Aggregate):
         def data(self) -> dict[str, Any]:
             """The event's own fields, for the timeline."""
             return {key: value for key, value in vars(self).items() if key not in _COMMON}
-
-        def _identify(self, lead: LeadEvents) -> None:
-            """Notes the seqs this event adds to its activity's span. The events of one
-            activity are consecutive and carry the same identity; an earlier activity with
-            one identity in common (another `id`, the same digest) keeps its own span."""
-            seq, pair = self.originator_version, (self.activity_id, self.digest)
-            continues = pair == lead.last_identity
-            lead.last_identity = pair
-            for kind, value in (("id", self.activity_id), ("digest", self.digest)):
-                if value is None:
-                    continue
-                key = (kind, value)
-                span = lead.activities.get(key)
-                if span is None:
-                    lead.activities[key] = (seq, seq)
-                elif continues and span[1] == seq - 1:
-                    lead.activities[key] = (span[0], seq)
 
     class Created(Event, Aggregate.Created):
         TOPIC = "lifecycle:Lead.Created"
@@ -343,6 +304,24 @@ class LeadEvents(Aggregate):
 
         def fold(self, lead: LeadEvents) -> None:
             lead.score += self.points
+
+    class Updated(Event):
+        """Contact or company properties changed: `old` and `new` values of those that did
+        (plain JSON values), and the change of fit score (`points`)."""
+
+        TOPIC = "lifecycle:Lead.Updated"
+        TYPE = "updated"
+        ORDERED = False
+        old: dict[str, str | int | None]
+        new: dict[str, str | int | None]
+        points: int
+        rules_version: str
+
+        def fold(self, lead: LeadEvents) -> None:
+            for name, value in self.new.items():
+                setattr(lead, name, Region(value) if name == "region" and value else value)
+            lead.score += self.points
+            lead.profile_changed_at = self.occurred_at
 
     class OptedOut(Event):
         TOPIC = "lifecycle:Lead.OptedOut"

@@ -90,6 +90,9 @@ class StatusMachine(StateMachine):
     win = Event(_stay(*_all), id="won")
     lose = Event(_into(nurture, *_all), id="lost")
     touch = Event(_stay(*_all), id="touched")
+    update = Event(
+        _stay(raw, open, *_attempts, progressing, qualified, unqualified, nurture), id="updated"
+    )
     opt_out = Event(_stay(*_all), id="opted_out")
     opt_in = Event(_stay(*_all), id="opted_in")
     # Timer activities: recorded only by the scheduler.

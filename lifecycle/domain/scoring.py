@@ -35,6 +35,11 @@ class Profile:
     employees: int | None = None
     industry: str | None = None
 
+    @classmethod
+    def of(cls, holder: object) -> Profile:
+        """The profile of a lead or its contact details (title, employees, industry)."""
+        return cls(*(getattr(holder, name) for name in ("title", "employees", "industry")))
+
 
 @dataclass(frozen=True)
 class ScoringPolicy:

@@ -253,6 +253,12 @@ def _touched(changes: _Changes, envelope: Envelope, row: Row, event: Lead.Touche
     row["score"] += event.points
 
 
+def _updated(changes: _Changes, envelope: Envelope, row: Row, event: Lead.Updated, at: int) -> None:
+    row["score"] += event.points
+    if "region" in event.new:
+        row["region"] = event.new["region"]
+
+
 def cents(amount: Decimal) -> int:
     """Money as whole cents (activities allow two decimal places)."""
     return int((Decimal(amount) / _CENT).to_integral_value(ROUND_HALF_EVEN))
@@ -264,4 +270,5 @@ _HANDLERS: dict[type[Lead.Event], Callable[[_Changes, Envelope, Row, Any, int], 
     Lead.Passed: _passed,
     Lead.Won: _won,
     Lead.Touched: _touched,
+    Lead.Updated: _updated,
 }

@@ -24,7 +24,7 @@ def test_every_activity_on_a_lead_has_its_own_handler():
 
 def test_the_type_names_are_the_models_in_table_order():
     assert CLIENT_ACTIVITIES[0] == "created"
-    assert len(set(CLIENT_ACTIVITIES)) == len(MODELS) == 17
+    assert len(set(CLIENT_ACTIVITIES)) == len(MODELS) == 18
     for name, model in zip(CLIENT_ACTIVITIES, MODELS, strict=True):
         assert parse_activity({"type": name, **_required(name)}).__class__ is model
 

@@ -25,6 +25,7 @@ TOPICS = {
     "Won": "lifecycle:Lead.Won",
     "Lost": "lifecycle:Lead.Lost",
     "Touched": "lifecycle:Lead.Touched",
+    "Updated": "lifecycle:Lead.Updated",
     "OptedOut": "lifecycle:Lead.OptedOut",
     "OptedIn": "lifecycle:Lead.OptedIn",
     "AutoNurtured": "lifecycle:Lead.AutoNurtured",

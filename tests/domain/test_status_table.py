@@ -43,6 +43,8 @@ STATUS_TABLE: dict[str, tuple[str | None, ...]] = {
     "touched":             (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  BD),
     "opted_out":           (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  BD),
     "opted_in":            (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  BD),
+    # Any status but bad_data; the status stays.
+    "updated":             (RW, OP,  A1, A2, A3, A4, PR,  QU,  UQ, NU,  __),
 }  # fmt: skip
 
 # How each status is reached from a new lead (a `raw` one).

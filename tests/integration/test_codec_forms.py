@@ -59,8 +59,8 @@ def sample(hint: Any, name: str, full: bool) -> Any:
         return sample(options[0], name, full) if full else None
     if get_origin(hint) is dict:
         key, value = get_args(hint)
-        keys = list(key)[:2] if full else []
-        return {each: sample(value, each.value, full) for each in keys}
+        keys = (["email", "title"] if key is str else list(key)[:2]) if full else []
+        return {each: sample(value, getattr(each, "value", each), full) for each in keys}
     if isinstance(hint, type) and issubclass(hint, Enum):
         members = list(hint)
         return members[len(name) % len(members)]
@@ -139,8 +139,10 @@ def test_both_stored_forms_read_back_as_the_event(name: str, form: str) -> None:
     expected = {k: v for k, v in vars(event).items() if k not in unstored}
     if form == "marked" and "deadlines" in expected:  # the marked form kept no key types
         expected = {**expected, "deadlines": {k.value: v for k, v in event.deadlines.items()}}
-    assert vars(read) == expected
-    assert {k: type(v) for k, v in vars(read).items()} == {k: type(v) for k, v in expected.items()}
+    # ... or left at None where a form stores them (the marked form of a class added since)
+    found = {k: v for k, v in vars(read).items() if not (k in unstored and v is None)}
+    assert found == expected
+    assert {k: type(v) for k, v in found.items()} == {k: type(v) for k, v in expected.items()}
 
 
 def test_fields_added_since_are_stored_only_when_set() -> None:
