@@ -5,49 +5,75 @@ before `goal_at` are *eligible*; they are taken in chronological order, and touc
 instant keep the order in which they were given. `credit` returns one weight per eligible touch,
 in that order; the weights are never negative and sum to 1.0. No eligible touch: no weights (`[]`).
 
-### Models
+### Models (HubSpot's definitions)
 
 - `first_touch`: 100% to the first eligible touch.
 - `last_touch`: 100% to the last eligible touch (the conversion touch).
-- `linear`: the same share to every eligible touch.
-- `u_shaped`: 40% first touch, 40% conversion touch, 20% spread equally over the touches between.
-- `w_shaped`: 30% first touch, 30% middle anchor, 30% conversion touch, 10% spread equally over
-  the other touches.
-- `full_path`: 22.5% to each of four anchors (first touch, lead creation, opportunity creation,
-  conversion touch), 10% spread equally over the other touches ("22.5 x 4 + 10").
+- `linear`: `1/n` to each of the `n` eligible touches.
+- `u_shaped`: 40% first touch, 40% lead-creation touch, 20% spread equally over the other touches.
+- `w_shaped`: 30% first touch, 30% lead-creation touch, 30% opportunity-creation touch, 10% spread
+  equally over the other touches.
+- `full_path`: 22.5% to each of four anchors (first touch, lead-creation touch, opportunity-creation
+  touch, closing touch), 10% spread equally over the other touches ("22.5 x 4 + 10").
 - `time_decay`: weight `2 ** (-age / half_life)` with `age = goal_at - occurred_at` (half-life
   7 days by default), normalized.
 
-The *conversion touch* is the last eligible touch. The *lead-creation touch* is the last touch at
-or before `milestones.created_at`; the *opportunity-creation touch* is the last touch at or before
-`milestones.opportunity_at`. U-shaped anchors on the first and the conversion touch, so that five
-touches give 40 / 6.67 / 6.67 / 6.67 / 40. The W-shaped *middle anchor* is the lead-creation touch
-when it lies strictly between the first and the conversion touch; otherwise it is the chronological
-middle touch, index `(n - 1) // 2` (the lower middle on even counts). Five touches give
-30 / 5 / 30 / 5 / 30. Time decay: touches 14, 7 and 0 days before the goal with a 7-day half-life
-give 14.29% / 28.57% / 57.14%.
+The *roles* (HubSpot's "key conversion points") are found among the eligible touches:
+
+- *first touch*: the first eligible touch;
+- *lead-creation touch*: the last touch at or before `milestones.created_at`. In the reports this
+  is the lead's `created` inquiry, which is a touch at that very instant (HubSpot: "the last
+  interaction before they were converted to a contact"); a touch at the same instant recorded
+  after it would take the role (see ties);
+- *opportunity-creation touch*: the last touch at or before `milestones.opportunity_at` (HubSpot:
+  "the last interaction before a deal was associated");
+- *closing touch* (full path only): the last eligible touch, i.e. the conversion touch.
+
+A role whose milestone is not reached by `goal_at` (no opportunity yet, or the goal comes before
+it, e.g. W-shaped for the `created` or `mql` goal) or that has no touch at or before its
+milestone is *vacant*.
+
+Worked example (the issue's): touches organic (first) -> webinar (the `created` inquiry) ->
+content -> paid (the last touch before the opportunity was created) -> email, goal customer,
+won 1000:
+
+| model     | organic | webinar | content | paid   | email  |
+|-----------|---------|---------|---------|--------|--------|
+| W-shaped  | 300     | 300     | 50      | 300    | 50     |
+| U-shaped  | 400     | 400     | 66.67   | 66.67  | 66.67  |
+| full path | 225     | 225     | 100     | 225    | 225    |
+| linear    | 200     | 200     | 200     | 200    | 200    |
+
+Time decay: touches 14, 7 and 0 days before the goal with a 7-day half-life give
+14.29% / 28.57% / 57.14%.
 
 ### Edge cases
 
-Every position model (all but time decay) is a set of *anchor* touches with a share each and a
-share for the *other* touches, spread equally. One rule covers every edge case: **each distinct
-anchor touch gets its anchor share once, the others split the rest, and the weights are then scaled
-to sum to 1.0**, so the ratios the model states are kept.
+Every position model (all but time decay) is a set of *anchor* touches (the touches holding a
+role) with a share each and a share for the *other* touches, spread equally. HubSpot does not
+publish what happens when roles coincide, are vacant or outnumber the touches, so one rule covers
+every such case: **each distinct anchor touch gets its anchor share once, the others split the
+rest share equally, and the weights are then scaled to sum to 1.0**, so the ratios the model
+states are kept. In formula: with `a` distinct anchor touches of share `A` and `m` other touches
+splitting `R`, an anchor weighs `A / (a*A + R)` and another touch `(R/m) / (a*A + R)` (`R` is
+0 when `m` is 0).
 
 - **No eligible touch**: `[]`. Touches after `goal_at` are ignored by every model.
 - **One touch**: it is every anchor at once and gets 100% in every model.
-- **Two touches**: U, W and full path all give 50 / 50. Both touches are anchors (first and
-  conversion), no touch is left for the "rest" share, and anchors weigh the same.
-- **Coinciding anchors** (e.g. the lead-creation touch is also the first touch): the roles merge.
-  The touch gets one anchor share, not two, and the share left unassigned is spread by the scaling,
-  in proportion. Full path over five touches with lead creation on the first touch and opportunity
-  creation on the fourth: 29.03 / 6.45 / 6.45 / 29.03 / 29.03 (9/31 per anchor, 2/31 per other).
-- **Fewer touches than anchor roles** (W or full path with three touches, full path with four):
-  every touch is an anchor, so the touches share equally (1/3 each; 1/4 each).
-- **A milestone with no touch at or before it** (or none recorded): that anchor role is vacant.
-  Full path drops it; W-shaped falls back to the chronological middle touch.
+- **Coinciding roles** (e.g. the `created` inquiry is also the first touch, the usual case): the
+  roles merge. The touch gets one anchor share, not two, and the share left unassigned is spread
+  by the scaling, in proportion. U-shaped over five touches with lead creation on the first:
+  0.4 and 4 x 0.05, scaled by 1/0.6: 66.67 / 8.33 / 8.33 / 8.33 / 8.33. Full path over five
+  touches with lead creation on the first touch and opportunity creation on the fourth:
+  29.03 / 6.45 / 6.45 / 29.03 / 29.03 (9/31 per anchor, 2/31 per other).
+- **Vacant roles**: the role is dropped and the rest is scaled the same way. W-shaped over five
+  touches, lead creation on the second, no opportunity: 0.3, 0.3 and 3 x 1/30, scaled by 1/0.7:
+  42.86 / 42.86 / 4.76 / 4.76 / 4.76.
+- **Fewer touches than roles** (two touches in U-shaped, three in W-shaped, four in full path, when
+  every touch holds a role): no touch is left for the rest share and the anchors weigh the same,
+  so the touches share equally (50 / 50; 1/3 each; 1/4 each).
 - **Ties on `occurred_at`**: the given order decides, so of two touches at the same instant the
-  later-listed is the "last" (conversion, lead creation).
+  later-listed is the "last" (conversion, lead creation, opportunity creation).
 - **Time decay** only depends on the gaps between touches: moving the goal later scales every
   weight by the same factor, which the normalization removes. `half_life` must be positive.
 
@@ -138,7 +164,7 @@ def credit(
         return []
     if model is Model.TIME_DECAY:
         return _normalized(_decayed(path, half_life))
-    anchors = _anchors(model, path, milestones)
+    anchors = _anchors(model, path, goal_at, milestones)
     return _normalized(_shaped(_SHAPES[model], len(path), anchors))
 
 
@@ -155,34 +181,31 @@ def _when(touch: Touch) -> datetime:
     return touch.occurred_at
 
 
-def _anchors(model: Model, path: list[Touch], milestones: Milestones) -> set[int]:
+def _anchors(
+    model: Model, path: list[Touch], goal_at: datetime, milestones: Milestones
+) -> set[int]:
     first, last = 0, len(path) - 1
     if model is Model.FIRST_TOUCH:
         return {first}
     if model is Model.LAST_TOUCH:
         return {last}
+    if model is Model.LINEAR:
+        return set()  # no anchors: every touch shares the rest
+    creation = _role(path, milestones.created_at, goal_at)
     if model is Model.U_SHAPED:
-        return {first, last}
+        return {first} | creation
+    opportunity = _role(path, milestones.opportunity_at, goal_at)
     if model is Model.W_SHAPED:
-        return {first, _middle_anchor(path, milestones.created_at), last}
-    if model is Model.FULL_PATH:
-        return {first, last} | _touches_before(
-            path, milestones.created_at, milestones.opportunity_at
-        )
-    return set()  # linear: no anchors, every touch shares the rest
+        return {first} | creation | opportunity
+    return {first, last} | creation | opportunity  # full path
 
 
-def _middle_anchor(path: list[Touch], created_at: datetime) -> int:
-    creation = _last_at_or_before(path, created_at)
-    if creation is not None and 0 < creation < len(path) - 1:
-        return creation
-    return (len(path) - 1) // 2
-
-
-def _touches_before(path: list[Touch], *milestones: datetime | None) -> set[int]:
-    """The last touch at or before each milestone that has one."""
-    found = (_last_at_or_before(path, at) for at in milestones if at is not None)
-    return {index for index in found if index is not None}
+def _role(path: list[Touch], milestone: datetime | None, goal_at: datetime) -> set[int]:
+    """The last touch at or before `milestone`; none if it is vacant (see the docstring)."""
+    if milestone is None or milestone > goal_at:
+        return set()
+    index = _last_at_or_before(path, milestone)
+    return set() if index is None else {index}
 
 
 def _last_at_or_before(path: list[Touch], moment: datetime) -> int | None:

@@ -57,59 +57,112 @@ def test_linear_gives_every_touch_the_same_share() -> None:
     assert credit(Model.LINEAR, days(0, 1, 2, 3), GOAL, CREATED_ON_THIRD) == [0.25] * 4
 
 
+# The issue's worked example: organic (first) -> webinar (the `created` inquiry) -> content ->
+# paid (the last touch before the opportunity was created) -> email; won 1000.
+
+ISSUE_PATH = [touch_on(day, source=source) for day, source in
+              enumerate(["organic", "webinar", "content", "paid", "email"])]  # fmt: skip
+ISSUE_MILESTONES = Milestones(
+    created_at=on_day(1), opportunity_at=on_day(3.5), customer_at=on_day(5)
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "revenue"),
+    [
+        (Model.FIRST_TOUCH, [1000, 0, 0, 0, 0]),
+        (Model.LAST_TOUCH, [0, 0, 0, 0, 1000]),
+        (Model.LINEAR, [200, 200, 200, 200, 200]),
+        (Model.U_SHAPED, [400, 400, 66.67, 66.67, 66.67]),
+        (Model.W_SHAPED, [300, 300, 50, 300, 50]),
+        (Model.FULL_PATH, [225, 225, 100, 225, 225]),
+    ],
+)
+def test_the_issue_worked_example_shares_1000_by_the_hubspot_definitions(
+    model: Model, revenue: list[float]
+) -> None:
+    weights = credit(model, ISSUE_PATH, on_day(5), ISSUE_MILESTONES)
+    assert [round(1000 * w, 2) for w in weights] == revenue
+
+
 # U-shaped
 
 
-def test_u_shaped_with_five_touches_gives_40_and_a_third_of_20_to_each_middle_touch() -> None:
+def test_u_shaped_anchors_on_the_lead_creation_touch_not_the_conversion_touch() -> None:
     weights = credit(Model.U_SHAPED, FIVE, GOAL, CREATED_ON_THIRD)
-    assert percent(weights) == [40, 6.67, 6.67, 6.67, 40]
+    assert weights == pytest.approx([0.4, 0.2 / 3, 0.4, 0.2 / 3, 0.2 / 3])
 
 
-def test_u_shaped_with_three_touches_gives_40_20_40() -> None:
-    weights = credit(Model.U_SHAPED, days(0, 1, 2), GOAL, CREATED_ON_FIRST)
-    assert weights == pytest.approx([0.4, 0.2, 0.4])
-
-
-def test_u_shaped_anchors_on_the_conversion_touch_whatever_the_creation_touch() -> None:
+def test_u_shaped_with_creation_on_the_first_touch_merges_the_two_anchors_and_rescales() -> None:
+    # 0.4 for the merged anchor, 0.05 for each of the 4 others; scaled by 1 / 0.6
     weights = credit(Model.U_SHAPED, FIVE, GOAL, CREATED_ON_FIRST)
+    assert weights == pytest.approx([2 / 3, 1 / 12, 1 / 12, 1 / 12, 1 / 12])
+
+
+def test_u_shaped_for_the_created_goal_anchors_on_the_creating_conversion_touch() -> None:
+    weights = credit(Model.U_SHAPED, FIVE, on_day(4), Milestones(created_at=on_day(4)))
     assert percent(weights) == [40, 6.67, 6.67, 6.67, 40]
+
+
+def test_u_shaped_drops_a_vacant_creation_role_when_no_touch_precedes_creation() -> None:
+    weights = credit(Model.U_SHAPED, FIVE, GOAL, Milestones(created_at=on_day(-1)))
+    assert weights == pytest.approx([2 / 3, 1 / 12, 1 / 12, 1 / 12, 1 / 12])
+
+
+def test_u_shaped_creation_after_the_goal_is_a_vacant_role() -> None:
+    # eligible: days 0, 1, 2; anchors {first}: 0.4, 0.1, 0.1 scaled by 1 / 0.6
+    weights = credit(Model.U_SHAPED, FIVE, on_day(2), Milestones(created_at=on_day(3)))
+    assert weights == pytest.approx([2 / 3, 1 / 6, 1 / 6])
+
+
+def test_u_shaped_with_three_touches_and_creation_on_the_second_gives_40_40_20() -> None:
+    weights = credit(Model.U_SHAPED, days(0, 1, 2), GOAL, Milestones(created_at=on_day(1)))
+    assert weights == pytest.approx([0.4, 0.4, 0.2])
 
 
 # W-shaped
 
 
-def test_w_shaped_with_five_touches_gives_30_5_30_5_30() -> None:
-    weights = credit(Model.W_SHAPED, FIVE, GOAL, CREATED_ON_THIRD)
-    assert weights == pytest.approx([0.3, 0.05, 0.3, 0.05, 0.3])
+def test_w_shaped_does_not_anchor_the_closing_touch() -> None:
+    milestones = Milestones(created_at=on_day(1), opportunity_at=on_day(2.5))
+    weights = credit(Model.W_SHAPED, FIVE, GOAL, milestones)
+    assert weights == pytest.approx([0.3, 0.3, 0.3, 0.05, 0.05])
 
 
-def test_w_shaped_middle_anchor_is_the_lead_creation_touch_when_it_lies_between() -> None:
-    weights = credit(Model.W_SHAPED, FIVE, GOAL, Milestones(created_at=on_day(1.5)))
-    assert weights == pytest.approx([0.3, 0.3, 0.05, 0.05, 0.3])
+def test_w_shaped_merges_a_creation_touch_that_is_the_first_touch_and_rescales() -> None:
+    # anchors 0 and 3 at 0.3, others 0.1 / 3 each; scaled by 1 / 0.7
+    milestones = Milestones(created_at=on_day(0), opportunity_at=on_day(3))
+    weights = credit(Model.W_SHAPED, FIVE, GOAL, milestones)
+    assert weights == pytest.approx([3 / 7, 1 / 21, 1 / 21, 3 / 7, 1 / 21])
 
 
-def test_w_shaped_falls_back_to_the_middle_touch_when_creation_is_the_first_touch() -> None:
+def test_w_shaped_merges_an_opportunity_touch_that_is_the_creation_touch() -> None:
+    milestones = Milestones(created_at=on_day(1), opportunity_at=on_day(1.5))
+    weights = credit(Model.W_SHAPED, FIVE, GOAL, milestones)
+    assert weights == pytest.approx([3 / 7, 3 / 7, 1 / 21, 1 / 21, 1 / 21])
+
+
+def test_w_shaped_drops_the_opportunity_role_when_there_is_no_opportunity() -> None:
+    weights = credit(Model.W_SHAPED, FIVE, GOAL, Milestones(created_at=on_day(1)))
+    assert weights == pytest.approx([3 / 7, 3 / 7, 1 / 21, 1 / 21, 1 / 21])
+
+
+def test_w_shaped_opportunity_after_the_goal_is_a_vacant_role() -> None:
+    # goal on day 2 (say an MQL): eligible days 0, 1, 2; anchors 0, 1; 0.1 to the third
+    milestones = Milestones(created_at=on_day(1), opportunity_at=on_day(3))
+    weights = credit(Model.W_SHAPED, FIVE, on_day(2), milestones)
+    assert weights == pytest.approx([3 / 7, 3 / 7, 1 / 7])
+
+
+def test_w_shaped_has_no_chronological_middle_fallback() -> None:
+    # only the first touch holds a role: 0.3 and 4 x 0.025, scaled by 1 / 0.4
     weights = credit(Model.W_SHAPED, FIVE, GOAL, CREATED_ON_FIRST)
-    assert weights == pytest.approx([0.3, 0.05, 0.3, 0.05, 0.3])
+    assert weights == pytest.approx([0.75, 0.0625, 0.0625, 0.0625, 0.0625])
 
 
-def test_w_shaped_falls_back_to_the_middle_touch_when_creation_is_the_conversion() -> None:
-    weights = credit(Model.W_SHAPED, FIVE, on_day(4), Milestones(created_at=on_day(4)))
-    assert weights == pytest.approx([0.3, 0.05, 0.3, 0.05, 0.3])
-
-
-def test_w_shaped_falls_back_to_the_middle_touch_when_no_touch_precedes_creation() -> None:
-    weights = credit(Model.W_SHAPED, FIVE, GOAL, Milestones(created_at=on_day(-1)))
-    assert weights == pytest.approx([0.3, 0.05, 0.3, 0.05, 0.3])
-
-
-def test_w_shaped_fallback_takes_the_lower_middle_on_an_even_count() -> None:
-    weights = credit(Model.W_SHAPED, days(0, 1, 2, 3), GOAL, CREATED_ON_FIRST)
-    assert weights == pytest.approx([0.3, 0.3, 0.1, 0.3])
-
-
-def test_w_shaped_with_three_touches_gives_a_third_to_each() -> None:
-    weights = credit(Model.W_SHAPED, days(0, 1, 2), GOAL, CREATED_ON_FIRST)
+def test_w_shaped_with_three_touches_holding_the_three_roles_gives_a_third_each() -> None:
+    milestones = Milestones(created_at=on_day(1), opportunity_at=on_day(2))
+    weights = credit(Model.W_SHAPED, days(0, 1, 2), GOAL, milestones)
     assert weights == pytest.approx([1 / 3] * 3)
 
 
@@ -196,9 +249,22 @@ def test_a_single_touch_gets_all_the_credit_in_every_model(model: Model) -> None
 
 
 @pytest.mark.parametrize("model", ANCHOR_MODELS)
-def test_two_touches_split_50_50_in_the_anchor_models(model: Model) -> None:
-    milestones = Milestones(created_at=on_day(0), opportunity_at=on_day(0))
+def test_two_touches_split_50_50_when_the_second_holds_a_role(model: Model) -> None:
+    milestones = Milestones(created_at=on_day(1), opportunity_at=on_day(1))
     assert credit(model, days(0, 1), GOAL, milestones) == [0.5, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [(Model.U_SHAPED, [2 / 3, 1 / 3]), (Model.W_SHAPED, [0.75, 0.25]),
+     (Model.FULL_PATH, [0.5, 0.5])],
+)  # fmt: skip
+def test_two_touches_when_the_first_holds_every_role_but_closing(
+    model: Model, expected: list[float]
+) -> None:
+    # U: 0.4 vs 0.2; W: 0.3 vs 0.1; full path: the second is the closing touch
+    milestones = Milestones(created_at=on_day(0), opportunity_at=on_day(0))
+    assert credit(model, days(0, 1), GOAL, milestones) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("model", list(Model))
@@ -232,8 +298,9 @@ def test_of_two_touches_at_the_same_instant_the_later_listed_is_the_conversion()
 
 def test_of_two_touches_at_the_same_instant_the_later_listed_is_the_creation_touch() -> None:
     touches = days(0, 1, 2, 2, 3, 4)
-    weights = credit(Model.W_SHAPED, touches, GOAL, Milestones(created_at=on_day(2)))
-    assert weights == pytest.approx([0.3, 0.1 / 3, 0.1 / 3, 0.3, 0.1 / 3, 0.3])
+    milestones = Milestones(created_at=on_day(2), opportunity_at=on_day(3.5))
+    weights = credit(Model.W_SHAPED, touches, GOAL, milestones)
+    assert weights == pytest.approx([0.3, 0.1 / 3, 0.1 / 3, 0.3, 0.3, 0.1 / 3])
 
 
 # eligible

@@ -1,8 +1,9 @@
 """Attribution through the read models: the issue's worked cases and every edge case.
 
-Each lead's `created` inquiry is its first touch (source `s0` below unless told); `touched`
-activities add the others. A lead converts (goal `customer`) when it is won; the sales steps
-before it (assigned ... opportunity created) happen on the day given, 10:00 to 16:00.
+Each lead's `created` inquiry is a touch at its creation (source `s0` below unless told), its
+lead-creation touch; `touched` activities add the others, possibly before it. A lead converts
+(goal `customer`) when it is won; the sales steps before it (assigned ... opportunity created)
+happen on the day given, 10:00 to 16:00.
 """
 
 from __future__ import annotations
@@ -54,16 +55,63 @@ def test_time_decay_with_touches_14_7_and_0_days_before_the_goal(story, report):
     assert result["conversions"] == 1
 
 
-def test_w_shaped_with_five_touches_gives_30_5_30_5_30(story, report):
+def issue_lead(story):
+    """The issue's example: organic (day 1, before the inquiry) -> webinar (the `created`
+    inquiry, day 2) -> content (day 3) -> paid (day 4, 09:00, the last touch before the
+    opportunity is created at 16:00) -> email (day 5); won 1000 on day 6."""
+    lead = story.lead(2, source="webinar")
+    touch(lead, 1, source="organic")  # recorded after the inquiry, occurred before it
+    touch(lead, 3, source="content")
+    touch(lead, 4, source="paid")
+    convert(lead, 4, won_day=6)
+    touch(lead, 5, source="email")
+    return lead
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("w_shaped", {"organic": 300, "webinar": 300, "content": 50, "paid": 300, "email": 50}),
+        ("u_shaped", {"organic": 400, "webinar": 400, "content": 66.67, "paid": 66.67,
+                      "email": 66.67}),
+        ("full_path", {"organic": 225, "webinar": 225, "content": 100, "paid": 225,
+                       "email": 225}),
+        ("linear", {"organic": 200, "webinar": 200, "content": 200, "paid": 200, "email": 200}),
+    ],
+)  # fmt: skip
+def test_the_issue_worked_example_by_the_hubspot_definitions(story, report, model, expected):
+    issue_lead(story)
+    result = report("attribution", model=model, goal="customer")
+    assert {row["source"]: row["revenue"] for row in result["by_source"]} == expected
+    assert credits(result) == {source: round(value / 10, 2) for source, value in expected.items()}
+    assert result["revenue"] == 1000
+
+
+def test_w_shaped_merges_the_first_and_creation_roles_of_the_created_inquiry(story, report):
+    # s0 is first + lead creation, s4 (day 5, 09:00) is the opportunity-creation touch:
+    # 0.3, 0.3 and 3 x 0.1/3, scaled by 1/0.7
     five_touch_lead(story)
     result = report("attribution", model="w_shaped")
-    assert credits(result) == {"s0": 30.0, "s1": 5.0, "s2": 30.0, "s3": 5.0, "s4": 30.0}
+    assert credits(result) == {"s0": 42.86, "s1": 4.76, "s2": 4.76, "s3": 4.76, "s4": 42.86}
 
 
-def test_u_shaped_with_five_touches_gives_40_and_6_67_between(story, report):
+def test_u_shaped_merges_the_first_and_creation_roles_of_the_created_inquiry(story, report):
+    # s0 is first + lead creation: 0.4 and 4 x 0.05, scaled by 1/0.6
     five_touch_lead(story)
     result = report("attribution", model="u_shaped")
-    assert credits(result) == {"s0": 40.0, "s1": 6.67, "s2": 6.67, "s3": 6.67, "s4": 40.0}
+    assert credits(result) == {"s0": 66.67, "s1": 8.33, "s2": 8.33, "s3": 8.33, "s4": 8.33}
+
+
+def test_w_shaped_for_the_mql_goal_has_no_opportunity_role(story, report):
+    # MQL on day 3 (demo request): eligible s0 (first + creation), s1, s2; no opportunity yet
+    # at the goal, so 0.3 and 2 x 0.05, scaled by 1/0.4
+    lead = story.lead(1, source="s0")
+    touch(lead, 2, source="s1")
+    touch(lead, 3, source="s2", kind="demo_request")
+    touch(lead, 4, source="s3")
+    convert(lead, 5)
+    result = report("attribution", model="w_shaped", goal="mql")
+    assert credits(result) == {"s0": 75.0, "s1": 12.5, "s2": 12.5}
 
 
 @pytest.mark.parametrize(
@@ -95,10 +143,16 @@ def test_one_touch_gets_all_the_credit_in_every_model(story, report, model):
     assert credits(report("attribution", model=model)) == {"only": 100.0}
 
 
-@pytest.mark.parametrize("model", ["u_shaped", "w_shaped", "full_path"])
-def test_two_touches_share_equally_in_the_position_models(story, report, model):
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [("u_shaped", {"a": 66.67, "b": 33.33}), ("w_shaped", {"a": 50.0, "b": 50.0}),
+     ("full_path", {"a": 50.0, "b": 50.0})],
+)  # fmt: skip
+def test_two_touches_in_the_position_models(story, report, model, expected):
+    # a: first + lead creation; b: the opportunity-creation and closing touch, so U-shaped
+    # gives it only the rest (0.4 vs 0.2) and W-shaped and full path anchor both
     convert(touch(story.lead(1, source="a"), 2, source="b"), 3)
-    assert credits(report("attribution", model=model)) == {"a": 50.0, "b": 50.0}
+    assert credits(report("attribution", model=model)) == expected
 
 
 def test_of_two_touches_at_the_same_instant_the_one_recorded_later_is_the_last(story, report):
