@@ -257,9 +257,7 @@ def _touched(changes: _Changes, envelope: Envelope, row: Row, event: Lead.Touche
     row["score"] += event.points
 
 
-def _reasoned(
-    changes: _Changes, envelope: Envelope, row: Row, event: Lead.Event, at: int
-) -> None:
+def _reasoned(changes: _Changes, envelope: Envelope, row: Row, event: Lead.Event, at: int) -> None:
     changes.reasons.append(reason_row(envelope, row, at))
 
 

@@ -8,9 +8,10 @@
     L4    Feb 10   ads     ana    nurtured "not now" Feb 10
     L10   Feb 14   web     ana    nurtured "not now" Feb 14
     L5    Feb 11   ads     carol  nurtured, no reason, Feb 11
-    L8    Feb 1    events  bob    attempted Feb 1 11:00: auto-nurtured at its due time, Feb 22 11:00
+    L8    Feb 1    events  bob    attempted Feb 1 11:00, auto-nurtured when due: Feb 22 11:00
     L6    Feb 12   (none)  (none) bad_data "bounced" Feb 12
-    L7    Feb 13   web     sam    opportunity (passed ana → sam), lost "went with a competitor" Feb 15
+    L7    Feb 13   web     sam    opportunity (passed ana → sam), lost "went with a competitor"
+                                  Feb 15
 
 Disqualified: "no budget" 3 times on 2 leads (L1 twice, L3), "student" 1, "wrong persona" 1;
 5 in all on 4 leads. Nurtured: "not now" 2, "auto_nurture" 1 (the timer), no reason 1.
@@ -21,10 +22,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 from stories import on
 
 from lifecycle.domain.errors import ValidationFailed
 from lifecycle.domain.values import Policy
+from lifecycle.projections.catalog import read_models
+from lifecycle.projections.runner import ProjectionRunner
 
 FEB = {"start": datetime(2026, 2, 1, tzinfo=UTC), "end": datetime(2026, 3, 1, tzinfo=UTC)}
 
@@ -189,3 +193,20 @@ def test_a_rebuild_fills_the_reasons_again(history, report, runner):
     before = report("reasons", group_by="owner")
     runner.rebuild("lead_facts")
     assert report("reasons", group_by="owner") == before
+
+
+def test_a_store_of_an_older_release_without_the_table_rebuilds_its_facts(
+    history, report, runner, ledger
+):
+    before = report("reasons")
+    with runner.engine.begin() as conn:
+        conn.execute(text("DROP TABLE reasons"))
+    again = ProjectionRunner(
+        ledger.recorder, ledger.mapper, runner.engine, read_models(), clock=ledger.clock
+    )
+    again.create_tables()
+    assert again.position("lead_facts") == 0
+    assert again.position("touches") > 0  # whole: left alone
+    again.catch_up()
+    assert report("reasons") == before
+    assert before["totals"][1]["count"] == 5

@@ -59,13 +59,8 @@ def build(conn: Connection, rules: Rulebook, options: Options) -> shapes.Reasons
         rows.append({"group": key, **row} if by else row)
     totals = select(_r.type, func.count(), leads).where(*where).group_by(_r.type)
     counted = {kind: (int(n), int(m)) for kind, n, m in conn.execute(totals)}
-    return {
-        "group_by": by,
-        **options.period.as_dict(),
-        "rows": rows,
-        "totals": [
-            {"type": kind, "count": counted.get(kind, (0, 0))[0],
-             "leads": counted.get(kind, (0, 0))[1]}
-            for kind in TYPES
-        ],  # fmt: skip
-    }
+    every: list[shapes.ReasonTotal] = []
+    for kind in TYPES:
+        n, m = counted.get(kind, (0, 0))
+        every.append({"type": kind, "count": n, "leads": m})
+    return {"group_by": by, **options.period.as_dict(), "rows": rows, "totals": every}
