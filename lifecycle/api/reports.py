@@ -126,6 +126,21 @@ def attribution(
 
 
 @router.get(
+    "/reports/reasons",
+    response_model=_shape("reasons"),
+    summary="Disqualification, nurture, loss and bad-data reasons (reports:read)",
+)
+def reasons(
+    services: ServicesDep,
+    start: From = None,
+    to: To = None,
+    now: Now = None,
+    group_by: Group | None = None,
+) -> Response:
+    return _report(services, "reasons", start=start, end=to, now=now, group_by=group_by)
+
+
+@router.get(
     "/plan",
     response_model=_shape("plan"),
     summary="The reverse funnel for a revenue goal (scope reports:read)",

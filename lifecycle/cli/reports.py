@@ -29,7 +29,7 @@ from .common import json_output, moment, print_error, print_json, print_table, w
 # The section `--csv` prints unless `--section` names another one.
 MAIN_SECTION = {
     "funnel": "rows", "status": "rows", "sla": "policies", "activity": "owners",
-    "time-in-status": "statuses", "attribution": "rows", "plan": "stages",
+    "time-in-status": "statuses", "attribution": "rows", "reasons": "rows", "plan": "stages",
 }  # fmt: skip
 # Sections too long for a terminal table (still in --json and --csv --section); the warnings
 # go to stderr (`print_warnings`).
@@ -60,14 +60,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     report = subparsers.add_parser(
         "report", parents=[common, json_output(), period], help="print a closed-loop report",
         description="Closed-loop reports from the read models: funnel, status, sla, activity, "
-        "time-in-status, attribution. --group-by applies to funnel and status (source, "
-        "campaign, month, owner, region); sla and activity are by owner.",
+        "time-in-status, attribution, reasons. --group-by applies to funnel, status and "
+        "reasons (source, campaign, month, owner, region); sla and activity are by owner.",
     )  # fmt: skip
     report.add_argument(
         "name",
         metavar="NAME",
         choices=[n for n in REPORTS if n != "plan"],
-        help="funnel | status | sla | activity | time-in-status | attribution",
+        help="funnel | status | sla | activity | time-in-status | attribution | reasons",
     )
     report.add_argument("--group-by", choices=GROUPS, help="group rows by this")
     report.add_argument(

@@ -5,12 +5,13 @@ where the lead came from, who owns it, its status and stage now (and since when)
 entered each stage, its first assignment and first attempt, and its won revenue.
 `status_spans` holds one row per *finished* stay in a status or a stage (entered, exited);
 the current stay is the facts row's `status_since` / `stage_since`. `attempts` holds one row
-per contact attempt with the owner at the time, for the activity report.
+per contact attempt with the owner at the time, for the activity report; `reasons`
+(`reasons.py`) one row per disqualification, nurture, loss or bad-data reason.
 
-The three tables form one projection because spans and attempts need the lead's current
+The four tables form one projection because spans, attempts and reasons need the lead's current
 status, stage and owner, which the facts row already has: one read of the batch's leads
 serves all three. Events copy their resulting `status` and `stage`, so nothing is recomputed.
-Spans and attempts are keyed by the position of the event that wrote them, so they are only
+Spans, attempts and reasons are keyed by the position of the event that wrote them, so they are only
 ever appended: the facts rows are the only ones a batch updates.
 """
 
@@ -43,6 +44,7 @@ from .base import (
     week_of,
 )
 from .protocol import Envelope, Write, metadata
+from .reasons import REASONED, reason_row, reasons
 
 lead_facts = Table(
     "lead_facts",
@@ -123,6 +125,7 @@ class _Changes:
         self.touched: set[str] = set()  # the leads whose facts row the batch changed
         self.spans: list[Row] = []
         self.attempts: list[Row] = []
+        self.reasons: list[Row] = []
 
     def move(self, row: Row, kind: str, value: str, position: int, at: int) -> None:
         """Ends the lead's stay in its current `kind` and starts one in `value` (it changed)."""
@@ -141,6 +144,7 @@ class _Changes:
             prepare(lead_facts, (self.rows[lead_id] for lead_id in self.touched), upsert=True),
             prepare(status_spans, self.spans, upsert=False),
             prepare(attempts, self.attempts, upsert=False),
+            prepare(reasons, self.reasons, upsert=False),
         )
 
         def write(conn: Connection) -> None:
@@ -151,12 +155,12 @@ class _Changes:
 
 
 class LeadFacts:
-    """Projection feeding `lead_facts`, `status_spans` and `attempts`."""
+    """Projection feeding `lead_facts`, `status_spans`, `attempts` and `reasons`."""
 
     name = "lead_facts"
 
     def tables(self) -> Sequence[Table]:
-        return (lead_facts, status_spans, attempts)
+        return (lead_facts, status_spans, attempts, reasons)
 
     def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         self.prepare(conn, batch)(conn)
@@ -259,6 +263,10 @@ def _updated(changes: _Changes, envelope: Envelope, row: Row, event: Lead.Update
         row["region"] = event.new["region"]
 
 
+def _reasoned(changes: _Changes, envelope: Envelope, row: Row, event: Lead.Event, at: int) -> None:
+    changes.reasons.append(reason_row(envelope, row, at))
+
+
 def cents(amount: Decimal) -> int:
     """Money as whole cents (activities allow two decimal places)."""
     return int((Decimal(amount) / _CENT).to_integral_value(ROUND_HALF_EVEN))
@@ -271,4 +279,5 @@ _HANDLERS: dict[type[Lead.Event], Callable[[_Changes, Envelope, Row, Any, int], 
     Lead.Won: _won,
     Lead.Touched: _touched,
     Lead.Updated: _updated,
+    **dict.fromkeys(REASONED, _reasoned),
 }

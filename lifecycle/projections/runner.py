@@ -70,14 +70,15 @@ class ProjectionRunner:
         self._batches = Batches(engine, self._feed, clock)
 
     def create_tables(self) -> None:
-        """Creates missing tables. A projection whose tables exist with other columns (an
-        older release) gets fresh tables and position 0: it rebuilds on its next catch-up."""
+        """Creates missing tables. A projection whose tables exist with other columns, or
+        only some of whose tables exist (an older release: a table was added), gets fresh
+        tables and position 0: it rebuilds on its next catch-up."""
         with self.engine.begin() as conn:
             positions.positions.create(conn, checkfirst=True)
             quarantine.quarantine.create(conn, checkfirst=True)
             existing = inspect(conn)
             for projection in self.projections.values():
-                if any(_outdated(existing, table) for table in projection.tables()):
+                if _outdated_tables(existing, projection.tables()):
                     for table in reversed(projection.tables()):
                         table.drop(conn, checkfirst=True)
                     conn.execute(positions.positions.delete().where(rows_of(projection.name)))
@@ -206,6 +207,12 @@ class ProjectionRunner:
             return list(self.projections.values())
         names = [name] if isinstance(name, str) else name
         return [self.projections[each] for each in names]
+
+
+def _outdated_tables(existing: Inspector, tables: Sequence[Table]) -> bool:
+    present = [existing.has_table(table.name) for table in tables]
+    partial = any(present) and not all(present)
+    return partial or any(_outdated(existing, table) for table in tables)
 
 
 def _outdated(existing: Inspector, table: Table) -> bool:

@@ -26,6 +26,7 @@ ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/v1/reports/activity", "reports:read", None),
     ("GET", "/v1/reports/time-in-status", "reports:read", None),
     ("GET", "/v1/reports/attribution", "reports:read", None),
+    ("GET", "/v1/reports/reasons", "reports:read", None),
     (
         "GET",
         "/v1/plan?revenue_goal=100000&deal_size=1000&conversion_rate=0.5",

@@ -49,6 +49,7 @@ REPORTS: dict[str, list[dict[str, Any]]] = {
         {"model": "w_shaped", "goal": "customer"},
         {"model": "linear", "goal": "mql", **PERIOD},
     ],
+    "reasons": [{}, {"group_by": "owner", **PERIOD}],
 }
 PLANS: list[dict[str, Any]] = [
     {"revenue_goal": "500000", "deal_size": "25000", "conversion_rate": "0.2"},

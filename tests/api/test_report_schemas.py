@@ -48,6 +48,9 @@ ROUTES: list[tuple[str, str, dict[str, Any]]] = [
       for model, goal in (("first_touch", "customer"), ("w_shaped", "mql"),
                           ("time_decay", "created"), ("full_path", "opportunity"))],
     ("attribution", "/v1/reports/attribution", {"model": "linear", "goal": "sql", **PERIOD}),
+    ("reasons", "/v1/reports/reasons", {}),
+    *[("reasons", "/v1/reports/reasons", {"group_by": group, **PERIOD})
+      for group in ("source", "owner", "month")],
     ("plan", "/v1/plan", PLAN),
     ("plan", "/v1/plan", {**PLAN, "weeks": "4", **PERIOD}),
 ]  # fmt: skip

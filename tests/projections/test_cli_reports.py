@@ -74,6 +74,7 @@ def test_a_report_prints_readable_tables(history, run):
     "argv",
     [("report", "attribution", "--group-by", "source"),
      ("report", "funnel", "--group-by", "colour"),
+     ("report", "reasons", "--model", "linear"),
      ("report", "attribution", "--model", "v_shaped"),
      ("report", "funnel", "--from", "2026-02-01"),
      ("report", "funnel", "--from", "2026-03-01T00:00Z", "--to", "2026-02-01T00:00Z"),
@@ -112,3 +113,42 @@ def test_rebuild_replays_the_read_models_and_says_so(history, run, runner):
     assert body["position"] == runner.head() == runner.position("touches")
     code, out, _ = run("projections", "rebuild", "touches")
     assert (code, out.startswith("Rebuilt touches up to position")) == (0, True)
+
+
+@pytest.fixture
+def reasons(story):
+    ana = story.lead(2, source="web").then("assigned", 2, 10, owner="ana")
+    ana.then("disqualified", 3, reason="no budget")
+    bob = story.lead(3, source="ads").then("assigned", 3, 10, owner="bob")
+    bob.then("nurtured", 4, reason="not now")
+    story.lead(4, source="ads").then("assigned", 4, 10, owner="bob").then(
+        "nurtured", 5, reason=None
+    )
+
+
+def test_the_reasons_report_prints_the_api_json_grouped(reasons, run):
+    code, out, _ = run("report", "reasons", "--group-by", "owner", "--json",
+                       "--from", "2026-02-04T00:00Z")  # fmt: skip
+    assert code == 0
+    body = json.loads(out)
+    assert (body["group_by"], body["from"], body["to"]) == ("owner", "2026-02-04T00:00:00Z", None)
+    assert body["rows"] == [  # ana's disqualification (3 February) is before the period
+        {"group": "bob", "type": "nurtured", "reason": "not now", "count": 1, "leads": 1,
+         "share": 0.5},
+        {"group": "bob", "type": "nurtured", "reason": None, "count": 1, "leads": 1,
+         "share": 0.5},
+    ]  # fmt: skip
+    assert body["totals"][3] == {"type": "nurtured", "count": 2, "leads": 2}
+
+
+def test_the_reasons_report_prints_tables_and_csv(reasons, run):
+    code, out, _ = run("report", "reasons")
+    assert code == 0
+    assert "rows" in out and "totals" in out
+    assert "no budget" in out and "not now" in out
+    code, out, _ = run("report", "reasons", "--csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["type"], r["reason"], r["count"]) for r in rows] == [
+        ("disqualified", "no budget", "1"), ("nurtured", "not now", "1"), ("nurtured", "", "1"),
+    ]  # fmt: skip

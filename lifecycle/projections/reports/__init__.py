@@ -25,7 +25,7 @@ from ...domain.errors import ValidationFailed
 from ...domain.rules import Rulebook
 from ...storage.db import reading
 from .. import quarantine
-from . import activity, attribution, funnel, plan, shapes, sla, status, time_in_status
+from . import activity, attribution, funnel, plan, reasons, shapes, sla, status, time_in_status
 from .options import Options, Spec, parse
 
 
@@ -49,6 +49,7 @@ REPORTS: dict[str, Report] = {
     "attribution": Report(
         attribution.SPEC, attribution.build, (FACTS, TOUCHES), shapes.AttributionReport
     ),
+    "reasons": Report(reasons.SPEC, reasons.build, (FACTS,), shapes.ReasonsReport),
     "plan": Report(plan.SPEC, plan.build, (FACTS,), shapes.PlanReport),
 }
 

@@ -1,11 +1,9 @@
 """The JSON shape of every report (docs/reports.md, docs/json.md), defined once.
 
-Each report's `build` returns its `…Body` (mypy checks the keys it writes); `build_report`
-adds `warnings`, which makes the published shape (`FunnelReport`, `SlaReport`, …): the one the HTTP
-routes name as their `response_model`, so that the OpenAPI document shows every key, and the
-one the schema tests check real reports against. The CLI's `--json` prints the same dicts.
-Rows whose columns are the values of an enum (a status board's groups, activity per channel)
-get their keys from that enum here as they do in the builder.
+Each report's `build` returns its `…Body` (mypy checks its keys); `build_report` adds
+`warnings`, making the published shape (`FunnelReport`, …): the HTTP routes' `response_model`
+(the OpenAPI document shows every key), which the schema tests check real reports against and
+the CLI's `--json` prints. Rows keyed by an enum's values get their keys from it here.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from typing_extensions import TypedDict
 from ...domain.values import STAGE_ORDER, Channel, Status
 from ..attribution_models import Model
 from ..clocks import SLA_POLICIES
+from ..reasons import TYPES as REASON_TYPES
 from .options import GOALS, GROUPS
 
 CLOSED = ConfigDict(extra="forbid")  # `additionalProperties: false`: every key is listed
@@ -338,6 +337,28 @@ class PlanBody(TypedDict):
     stages: NotRequired[list[StageTarget]]
 
 
+# ------------------------------------------------------------------------------ reasons
+@with_config(CLOSED)
+class ReasonTotal(TypedDict):
+    type: Annotated[str, one_of(REASON_TYPES)]
+    count: int
+    leads: Annotated[int, Field(description="distinct leads")]
+
+
+@with_config(CLOSED)
+class ReasonRow(ReasonTotal):
+    group: NotRequired[Annotated[Group, Field(description="with group_by only")]]
+    reason: Annotated[str | None, Field(description="as recorded (null: none given)")]
+    share: Annotated[Rate, Field(description="of its type's count in its group")]
+
+
+@with_config(CLOSED)
+class ReasonsBody(Period):
+    group_by: Annotated[str, one_of(GROUPS)] | None
+    rows: list[ReasonRow]
+    totals: Annotated[list[ReasonTotal], Field(description="every type, zeros included")]
+
+
 # ------------------------------------------------------------------- published (+ warnings)
 @with_config(CLOSED)
 class FunnelReport(FunnelBody, Warned):
@@ -367,6 +388,11 @@ class TimeInStatusReport(TimeInStatusBody, Warned):
 @with_config(CLOSED)
 class AttributionReport(AttributionBody, Warned):
     """`lifecycle report attribution` and `GET /v1/reports/attribution`."""
+
+
+@with_config(CLOSED)
+class ReasonsReport(ReasonsBody, Warned):
+    """`lifecycle report reasons` and `GET /v1/reports/reasons`."""
 
 
 @with_config(CLOSED)
