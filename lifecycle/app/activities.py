@@ -178,9 +178,13 @@ class Reopened(LeadActivity):
 
     def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
         email = normalize_email(self.email) if self.email else None
+        phone = batch.normalized_phone(self.phone, lead.country)
         if email and email != normalize_email(lead.email):
             batch.claim_email(lead, email)  # a corrected address no other lead has
-        lead.reopen(self.reason, email, (self.phone or "").strip() or None, ctx)
+        known_by_phone = not (email or lead.email or lead.external_id)
+        if phone and phone != lead.phone and known_by_phone:
+            batch.claim_phone(lead, phone)  # a corrected number no other phone-only lead has
+        lead.reopen(self.reason, email, phone, ctx)
 
 
 class Passed(LeadActivity):

@@ -18,10 +18,18 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ..domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
+from ..domain.directory import (
+    LeadKey,
+    TeamTurns,
+    email_key,
+    external_key,
+    phone_key,
+    team_key,
+)
 from ..domain.errors import Conflict, IntegrityFailed, NotFound, ValidationFailed
 from ..domain.inputs import check_text, normalize_email
 from ..domain.lead import ContactDetails, Lead, Touch
+from ..domain.phones import normalize_phone, phone_region
 from ..domain.rules import Context, Rulebook
 from ..domain.values import TouchKind
 from ..storage.store import select_events_many
@@ -110,7 +118,7 @@ class Batch:
 
     def prefetch_refs(self, refs: Iterable[str], created: Iterable[ContactDetails]) -> None:
         """Prefetches what `resolve` and `created` will look up: keys, then their leads."""
-        keys = [key for details in created for key in _keys_of(_normalized(details))]
+        keys = [key for details in created for key in _keys_of(self._normalized(details, True))]
         ids = [_as_uuid(ref.strip()) or _key_of(ref.strip()) for ref in refs if ref]
         self.prefetch([*keys, *ids])
         claimed = (self._cache.get(each) for each in [*keys, *ids])
@@ -166,14 +174,31 @@ class Batch:
 
     def claim_email(self, lead: Lead, email: str) -> None:
         """Claims `email` (normalized) for `lead`: `Conflict` if another lead has it."""
-        key = email_key(email)
+        self._claim(lead, email_key(email), "email")
+
+    def claim_phone(self, lead: Lead, phone: str) -> None:
+        """Claims `phone` (E.164, `normalized_phone`) for `lead`: `Conflict` if another lead
+        has it. Only a lead known by its phone alone claims it (docs/activities.md,
+        Deduplication): the caller decides whether `lead` is one."""
+        self._claim(lead, phone_key(phone), "phone")
+
+    def normalized_phone(self, phone: str | None, country: str | None) -> str | None:
+        """`phone` in E.164, read in `country` if that is an ISO 3166 code, else in the
+        rulebook's default region; None if absent; `ValidationFailed` naming `phone` if it is
+        not a valid number."""
+        text = (phone or "").strip()
+        if not text:
+            return None
+        return normalize_phone(text, phone_region(country, self.rules.phone_region))
+
+    # ----------------------------------------------------------------- helpers
+    def _claim(self, lead: Lead, key: UUID, name: str) -> None:
         owner = self._claimed_by(key)
         if owner is not None and owner != lead.id:
-            raise Conflict("another lead already has this email", field="email")
+            raise Conflict(f"another lead already has this {name}", field=name)
         if owner is None:
             self.add(LeadKey.claim(key, lead.id))
 
-    # ----------------------------------------------------------------- helpers
     def _claimed_by(self, key: UUID) -> UUID | None:
         claim = self.get(key)
         return claim.lead_id if isinstance(claim, LeadKey) else None
@@ -182,7 +207,7 @@ class Batch:
         details = ContactDetails(
             **activity.model_dump(include=set(ContactDetails.__dataclass_fields__))
         )
-        details = _normalized(details)
+        details = self._normalized(details)
         keys = _keys_of(details)
         owners = {field: self._claimed_by(key) for field, key in _named_keys(details)}
         claimed = {field: owner for field, owner in owners.items() if owner is not None}
@@ -202,6 +227,22 @@ class Batch:
         for key in keys:
             self.add(LeadKey.claim(key, lead.id))
         return Recorded(lead, _lead_events(lead.pending_events))
+
+    def _normalized(self, details: ContactDetails, lenient: bool = False) -> ContactDetails:
+        """The identifiers in their compared forms; a phone that is not a valid number is a
+        `validation_error`, or — `lenient`, for a prefetch — left out."""
+        try:
+            phone = self.normalized_phone(details.phone, details.country)
+        except ValidationFailed:
+            if not lenient:
+                raise
+            phone = None
+        return replace(
+            details,
+            email=normalize_email(details.email),
+            phone=phone,
+            external_id=_trimmed(details.external_id),
+        )
 
     def _inquiry(self, lead: Lead, details: ContactDetails, ctx: Context) -> Recorded:
         """A repeated inquiry from a known lead is recorded as a touch on it."""
@@ -227,15 +268,6 @@ def _key_of(ref: str) -> UUID:
     return email_key(email) if email else external_key(ref)
 
 
-def _normalized(details: ContactDetails) -> ContactDetails:
-    return replace(
-        details,
-        email=normalize_email(details.email),
-        phone=_trimmed(details.phone),
-        external_id=_trimmed(details.external_id),
-    )
-
-
 def _trimmed(text: str | None) -> str | None:
     return (text or "").strip() or None
 
@@ -245,8 +277,12 @@ def _keys_of(details: ContactDetails) -> list[UUID]:
 
 
 def _named_keys(details: ContactDetails) -> list[tuple[str, UUID]]:
-    """The keys a new lead claims, by the field each comes from: its email, its external id."""
+    """The keys a new lead claims, by the field each comes from: its email, its external id;
+    its phone only when it has neither (a phone-only lead is known by its phone; two leads
+    with emails may share a phone, a switchboard's, without being one)."""
     keys = [("email", email_key(details.email))] if details.email else []
     if details.external_id:
         keys.append(("external_id", external_key(details.external_id)))
+    if not keys and details.phone:
+        keys.append(("phone", phone_key(details.phone)))
     return keys
