@@ -178,8 +178,8 @@ class Batch:
 
     def claim_phone(self, lead: Lead, phone: str) -> None:
         """Claims `phone` (E.164, `normalized_phone`) for `lead`: `Conflict` if another lead
-        has it. Only a lead known by its phone alone claims it (docs/activities.md,
-        Deduplication): the caller decides whether `lead` is one."""
+        has it. Only a lead known by its phone alone claims it (docs/activities.md, Rules in
+        detail: Deduplication): the caller decides whether `lead` is one."""
         self._claim(lead, phone_key(phone), "phone")
 
     def normalized_phone(self, phone: str | None, country: str | None) -> str | None:

@@ -1,5 +1,6 @@
 """Phones are kept in E.164 and a phone-only lead is found again by its number
-(docs/activities.md, Deduplication): through the ledger and import, on both engines."""
+(docs/activities.md, Rules in detail: Deduplication): through the ledger and import, on both
+engines."""
 
 from __future__ import annotations
 
