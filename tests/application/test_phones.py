@@ -175,3 +175,16 @@ def test_another_process_finds_the_phone_only_lead(
     second = record(two, phone_only("+1 415 555 0100"))
 
     assert (second.lead.id, second.deduplicated) == (first.lead.id, True)
+
+
+def test_a_phone_only_import_run_again_records_nothing_twice(ledger: LeadLedger) -> None:
+    lines = jsonl(
+        phone_only("(415) 555-0100", occurred_at="2026-01-05T10:00:00Z"),
+        phone_only("+1 415 555 0100", source="webinar", occurred_at="2026-01-06T10:00:00Z"),
+    )
+    first = run_import(ledger, lines)
+
+    again = run_import(ledger, lines)
+
+    assert (first.created, first.deduplicated, first.duplicates) == (1, 1, 0)
+    assert (again.accepted, again.duplicates, again.events) == (0, 2, 0)
