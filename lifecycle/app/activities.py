@@ -188,8 +188,14 @@ class Reopened(LeadActivity):
 
     def apply(self, lead: Lead, ctx: Context, batch: Batch) -> None:
         email = normalize_email(self.email) if self.email else None
-        phone = (self.phone or "").strip() or None
-        batch.claiming(lead, email, lambda: lead.reopen(self.reason, email, phone, ctx))
+        phone = batch.normalized_phone(self.phone, lead.country)
+        batch.claiming(
+            lead,
+            lambda: lead.reopen(self.reason, email, phone, ctx),
+            email=email,
+            phone=phone,
+            phone_only=not (email or lead.email or lead.external_id),
+        )
 
 
 class Passed(LeadActivity):

@@ -20,11 +20,19 @@ from eventsourcing.domain import Aggregate
 
 from ..domain.contact import UPDATABLE
 from ..domain.decisions import can_update
-from ..domain.directory import LeadKey, TeamTurns, email_key, external_key, team_key
+from ..domain.directory import (
+    LeadKey,
+    TeamTurns,
+    email_key,
+    external_key,
+    phone_key,
+    team_key,
+)
 from ..domain.errors import Conflict, IntegrityFailed, NotFound, ValidationFailed
 from ..domain.identity import recorded_span
 from ..domain.inputs import check_text, normalize_email
 from ..domain.lead import ContactDetails, Lead, Touch
+from ..domain.phones import normalize_phone, phone_region
 from ..domain.rules import Context, Rulebook
 from ..domain.values import TouchKind
 from ..storage.store import select_events_many
@@ -113,7 +121,7 @@ class Batch:
 
     def prefetch_refs(self, refs: Iterable[str], created: Iterable[ContactDetails]) -> None:
         """Prefetches what `resolve` and `created` will look up: keys, then their leads."""
-        keys = [key for details in created for key in _keys_of(_normalized(details))]
+        keys = [key for details in created for key in _keys_of(self._normalized(details, True))]
         ids = [_as_uuid(ref.strip()) or _key_of(ref.strip()) for ref in refs if ref]
         self.prefetch([*keys, *ids])
         claimed = (self._cache.get(each) for each in [*keys, *ids])
@@ -167,29 +175,64 @@ class Batch:
         lead.assign_routed(member, route.rule, route.team, ctx)
         turns.take(member)
 
-    def claiming(self, lead: Lead, email: str | None, command: Callable[[], None]) -> None:
-        """Runs the lead's `command`, which may give it `email` (normalized): `Conflict` first
-        if another lead has that email. It is claimed for `lead` only once the command has
-        succeeded, so a refused activity (an import line) leaves no claim behind. The lead's
-        earlier emails stay claimed by it: they still find the lead."""
-        key = email_key(email) if email and email != normalize_email(lead.email) else None
-        owner = self._claimed_by(key) if key is not None else None
-        if owner is not None and owner != lead.id:
-            raise Conflict("another lead already has this email", field="email")
+    def claiming(
+        self,
+        lead: Lead,
+        command: Callable[[], None],
+        email: str | None = None,
+        phone: str | None = None,
+        phone_only: bool = False,
+    ) -> None:
+        """Runs the lead's `command`, which may give it a new `email` or `phone` (normalized):
+        `Conflict` first if another lead has it. A phone is claimed only by a lead known by its
+        phone alone after the command (`phone_only`: no email, no external id; docs/activities.md,
+        Deduplication). Claims are made only once the command has succeeded, so a refused
+        activity (an import line) leaves none behind. Earlier values stay claimed by the lead:
+        they still find it."""
+        wanted = [
+            (email_key(email), "email") if email and email != normalize_email(lead.email) else None,
+            (phone_key(phone), "phone") if phone and phone != lead.phone and phone_only else None,
+        ]
+        keys = [self._claimable(lead, *each) for each in wanted if each is not None]
         command()
-        if key is not None and owner is None:
-            self.add(LeadKey.claim(key, lead.id))
+        for key in keys:
+            if key is not None:
+                self.add(LeadKey.claim(key, lead.id))
 
     def update(self, lead: Lead, changes: Mapping[str, Any], ctx: Context) -> None:
-        """`updated`: the properties in their stored form, and a new email claimed."""
+        """`updated`: the properties in their stored form, a new email or phone claimed."""
         changes = dict(changes)
         if "email" in changes:
             changes["email"] = normalize_email(changes["email"])
         if "phone" in changes:
-            changes["phone"] = _trimmed(changes["phone"])
-        self.claiming(lead, changes.get("email"), lambda: lead.update(changes, ctx))
+            country = changes.get("country", lead.country)
+            changes["phone"] = self.normalized_phone(changes["phone"], country)
+        email = changes.get("email", lead.email)
+        self.claiming(
+            lead,
+            lambda: lead.update(changes, ctx),
+            email=changes.get("email"),
+            phone=changes.get("phone"),
+            phone_only=not (email or lead.external_id),
+        )
+
+    def normalized_phone(self, phone: str | None, country: str | None) -> str | None:
+        """`phone` in E.164, read in `country` if that is an ISO 3166 code, else in the
+        rulebook's default region; None if absent; `ValidationFailed` naming `phone` if it is
+        not a valid number."""
+        text = (phone or "").strip()
+        if not text:
+            return None
+        return normalize_phone(text, phone_region(country, self.rules.phone_region))
 
     # ----------------------------------------------------------------- helpers
+    def _claimable(self, lead: Lead, key: UUID, name: str) -> UUID | None:
+        """`key`, if `lead` may claim it; None if it has it; `Conflict` if another lead has it."""
+        owner = self._claimed_by(key)
+        if owner is not None and owner != lead.id:
+            raise Conflict(f"another lead already has this {name}", field=name)
+        return key if owner is None else None
+
     def _claimed_by(self, key: UUID) -> UUID | None:
         claim = self.get(key)
         return claim.lead_id if isinstance(claim, LeadKey) else None
@@ -198,7 +241,7 @@ class Batch:
         details = ContactDetails(
             **activity.model_dump(include=set(ContactDetails.__dataclass_fields__))
         )
-        details = _normalized(details)
+        details = self._normalized(details)
         keys = _keys_of(details)
         owners = {field: self._claimed_by(key) for field, key in _named_keys(details)}
         claimed = {field: owner for field, owner in owners.items() if owner is not None}
@@ -218,6 +261,22 @@ class Batch:
         for key in keys:
             self.add(LeadKey.claim(key, lead.id))
         return Recorded(lead, _lead_events(lead.pending_events))
+
+    def _normalized(self, details: ContactDetails, lenient: bool = False) -> ContactDetails:
+        """The identifiers in their compared forms; a phone that is not a valid number is a
+        `validation_error`, or — `lenient`, for a prefetch — left out."""
+        try:
+            phone = self.normalized_phone(details.phone, details.country)
+        except ValidationFailed:
+            if not lenient:
+                raise
+            phone = None
+        return replace(
+            details,
+            email=normalize_email(details.email),
+            phone=phone,
+            external_id=_trimmed(details.external_id),
+        )
 
     def _inquiry(self, lead: Lead, details: ContactDetails, ctx: Context) -> Recorded:
         """A repeated inquiry from a known lead is recorded as a touch on it, and the new
@@ -248,15 +307,6 @@ def _key_of(ref: str) -> UUID:
     return email_key(email) if email else external_key(ref)
 
 
-def _normalized(details: ContactDetails) -> ContactDetails:
-    return replace(
-        details,
-        email=normalize_email(details.email),
-        phone=_trimmed(details.phone),
-        external_id=_trimmed(details.external_id),
-    )
-
-
 def _trimmed(text: str | None) -> str | None:
     return (text or "").strip() or None
 
@@ -266,8 +316,12 @@ def _keys_of(details: ContactDetails) -> list[UUID]:
 
 
 def _named_keys(details: ContactDetails) -> list[tuple[str, UUID]]:
-    """The keys a new lead claims, by the field each comes from: its email, its external id."""
+    """The keys a new lead claims, by the field each comes from: its email, its external id;
+    its phone only when it has neither (a phone-only lead is known by its phone; two leads
+    with emails may share a phone, a switchboard's, without being one)."""
     keys = [("email", email_key(details.email))] if details.email else []
     if details.external_id:
         keys.append(("external_id", external_key(details.external_id)))
+    if not keys and details.phone:
+        keys.append(("phone", phone_key(details.phone)))
     return keys

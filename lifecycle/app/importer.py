@@ -158,7 +158,10 @@ def _prefetch(batch: Batch, lines: list[_Line]) -> None:
     refs = [line.ref for line in lines if line.ref]
     created = [
         ContactDetails(
-            email=_text(line.body.get("email")), external_id=_text(line.body.get("external_id"))
+            email=_text(line.body.get("email")),
+            external_id=_text(line.body.get("external_id")),
+            phone=_text(line.body.get("phone")),
+            country=_text(line.body.get("country")),
         )
         for line in lines
         if line.ref is None and line.body is not None and line.body.get("type") == "created"

@@ -170,7 +170,7 @@ class Simulation:
         }
         if rnd.random() < 0.04:
             body.pop("email")
-            body["phone"] = f"+1555{number:07d}"
+            body["phone"] = f"+1212{2_000_000 + number:07d}"  # valid, one per lead
         self._at(at, number, lambda: self._create(number, body, at))
 
     def _create(self, number: int, body: dict[str, Any], at: datetime) -> None:

@@ -1,6 +1,7 @@
 """Small aggregates that keep uniqueness and turns consistent under concurrent writers.
 
-A `LeadKey` claims a normalized email or an external id for one lead. Its id is derived from
+A `LeadKey` claims a normalized email, an external id or — for a lead known by its phone alone
+— an E.164 phone number for one lead. Its id is derived from
 the key, so two concurrent creates of the same email both try to record version 1 of the same
 key: the store lets exactly one win, the other retries and finds the lead (deduplication).
 A `TeamTurns` aggregate is a team's round-robin counter, taken in the same atomic save as the
@@ -25,6 +26,12 @@ def email_key(normalized_email: str) -> UUID:
 @lru_cache(maxsize=65536)
 def external_key(external_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"external_id:{external_id.strip()}")
+
+
+@lru_cache(maxsize=65536)
+def phone_key(e164_phone: str) -> UUID:
+    """The key of a phone number in its E.164 form (`phones.normalize_phone`)."""
+    return uuid5(_NAMESPACE, f"phone:{e164_phone}")
 
 
 def team_key(team: str) -> UUID:

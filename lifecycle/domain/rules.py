@@ -18,6 +18,8 @@ class Rulebook:
     sla: SlaPolicies = field(default_factory=SlaPolicies)
     # How far in the future an `occurred_at` may be (clocks of senders drift).
     future_tolerance: timedelta = timedelta(minutes=5)
+    # Where a phone number without a country code is read (domain/phones.py), ISO 3166-1.
+    phone_region: str = "US"
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,11 @@ def _base(activity_type: str) -> dict[str, Any]:
 
 
 def _valid(field: str) -> str:
-    return {"email": "ann@example.com", "url": "https://example.com/p", "phone": "+1 555 0100"}.get(
-        field, "webinar"
-    )
+    return {
+        "email": "ann@example.com",
+        "url": "https://example.com/p",
+        "phone": "+1 415 555 0100",
+    }.get(field, "webinar")
 
 
 def _spoiled(field: str, char: str) -> str:

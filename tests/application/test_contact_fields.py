@@ -37,7 +37,7 @@ def test_the_created_event_records_exactly_the_contact_fields():
 
 def test_a_lead_keeps_every_contact_field(memory_ledger):
     contact = {name: f"{name}-value" for name in CONTACT}
-    contact.update(email="ann@example.com", region="emea", employees=12)
+    contact.update(email="ann@example.com", phone="+14155550100", region="emea", employees=12)
     lead = memory_ledger.find(given_lead(memory_ledger, **contact))
     kept = {name: getattr(lead, name) for name in CONTACT}
     assert kept == {**contact, "region": Region.EMEA}

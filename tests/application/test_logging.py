@@ -19,7 +19,7 @@ def test_recorded_activities_are_logged_with_the_lead_id_and_no_personal_data(le
         body = {
             "type": "created",
             "email": "Secret.Person@example.com",
-            "phone": "+15550001",
+            "phone": "+14155550001",
             "first_name": "Secret",
             "last_name": "Person",
         }
@@ -29,7 +29,7 @@ def test_recorded_activities_are_logged_with_the_lead_id_and_no_personal_data(le
     assert [line["activity"] for line in lines] == ["created", "assigned"]
     assert {line["lead_id"] for line in lines} == {str(lead.id)}
     text = out.getvalue().lower()
-    for personal in ("secret", "person", "+15550001", "example.com"):
+    for personal in ("secret", "person", "+14155550001", "example.com"):
         assert personal not in text
 
 

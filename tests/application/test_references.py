@@ -19,9 +19,10 @@ def test_external_ids_are_stored_trimmed(memory_ledger: LeadLedger) -> None:
     assert memory_ledger.find("crm-9").external_id == "crm-9"
 
 
-def test_a_corrected_phone_is_stored_trimmed(memory_ledger: LeadLedger) -> None:
+def test_a_corrected_phone_is_stored_in_e164(memory_ledger: LeadLedger) -> None:
     lead = given_lead(memory_ledger, "assigned", "disqualified")
 
-    memory_ledger.record(Submission(lead, {"type": "reopened", "phone": "  +1555123  "}, "test"))
+    body = {"type": "reopened", "phone": "  (415) 555-0123  "}
+    memory_ledger.record(Submission(lead, body, "test"))
 
-    assert memory_ledger.find(lead).phone == "+1555123"
+    assert memory_ledger.find(lead).phone == "+14155550123"

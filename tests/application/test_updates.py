@@ -50,10 +50,10 @@ def test_an_update_records_old_and_new_values_of_what_changed(ledger: LeadLedger
     assert event.TYPE == "updated"
     # `company` was given with the value it had: not a change
     assert event.old == {"title": "Intern", "region": "na", "phone": None}
-    assert event.new == {"title": "Analyst", "region": "emea", "phone": "+44 20 7946 0000"}
+    assert event.new == {"title": "Analyst", "region": "emea", "phone": "+442079460000"}
     lead = ledger.find(lead_id)
     assert (lead.title, lead.region.value, lead.phone, lead.status.value) == (
-        "Analyst", "emea", "+44 20 7946 0000", "raw",
+        "Analyst", "emea", "+442079460000", "raw",
     )  # fmt: skip
 
 
@@ -109,11 +109,28 @@ def test_null_clears_but_a_lead_keeps_an_email_or_a_phone(ledger: LeadLedger) ->
 
     record(ledger, lead_id, {"type": "updated", "email": None, "occurred_at": T1})
     lead = ledger.find(lead_id)
-    assert (lead.email, lead.phone) == (None, "+1 415 555 0100")
+    assert (lead.email, lead.phone) == (None, "+14155550100")
 
     error = refusal(ledger, lead_id, {"type": "updated", "phone": None, "occurred_at": T2})
     assert error.code == "validation_error"
-    assert ledger.find(lead_id).phone == "+1 415 555 0100"
+    assert ledger.find(lead_id).phone == "+14155550100"
+
+
+def test_a_phone_only_lead_claims_its_new_number(ledger: LeadLedger) -> None:
+    """Phone-only leads deduplicate on their number (docs/activities.md, Deduplication)."""
+    other = str(record(ledger, None, {"type": "created", "phone": "+1 212 555 0199"}).lead.id)
+    lead_id = str(record(ledger, None, {"type": "created", "phone": "(415) 555-0100"}).lead.id)
+
+    record(ledger, lead_id, {"type": "updated", "phone": "+1 415-555-0111"})
+    again = record(ledger, None, {"type": "created", "phone": "415 555 0111"})
+    error = refusal(ledger, lead_id, {"type": "updated", "phone": "212-555-0199"})
+    invalid = refusal(ledger, lead_id, {"type": "updated", "phone": "not a phone"})
+
+    assert ledger.find(lead_id).phone == "+14155550111"
+    assert again.deduplicated and str(again.lead.id) == lead_id
+    assert (error.code, error.details["field"]) == ("conflict", "phone")
+    assert (invalid.code, list(invalid.details["fields"])) == ("validation_error", ["phone"])
+    assert ledger.find(other).phone == "+12125550199"
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ BODIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "disqualified": some(reason=st.just("no fit")),
     "nurtured": some(reason=st.just("later")),
     "bad_data": some(channel=st.sampled_from(["email", "phone", "all"])),
-    "reopened": some(email=maybe("corrected@example.com"), phone=maybe("+1 555 0199")),
+    "reopened": some(email=maybe("corrected@example.com"), phone=maybe("+1 415 555 0199")),
     "passed": some(to_owner=st.sampled_from(["sam", "ent-ae-1"])),
     "accepted": some(),
     "opportunity_created": some(amount=amounts, opportunity_id=maybe("opp-1")),

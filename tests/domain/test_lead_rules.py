@@ -116,7 +116,7 @@ def test_a_lead_with_no_working_channel_at_all_is_bad_data(memory_ledger: LeadLe
 
 
 def test_a_wrong_phone_on_a_phone_only_lead_is_bad_data(memory_ledger: LeadLedger) -> None:
-    lead = given_lead(memory_ledger, "assigned", email=None, phone="+1 555 0100")
+    lead = given_lead(memory_ledger, "assigned", email=None, phone="+1 415 555 0100")
 
     recorded = when(memory_ledger, lead, "bad_data", channel="phone")
 

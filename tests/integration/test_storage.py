@@ -70,7 +70,7 @@ def test_a_lead_is_found_by_its_email_whatever_the_case_and_surrounding_spaces(
 
 
 def test_a_lead_is_found_by_an_external_id_that_looks_like_an_email(ledger: LeadLedger) -> None:
-    lead = given_lead(ledger, email=None, phone="+1 555 0100", external_id="jane@crm.example")
+    lead = given_lead(ledger, email=None, phone="+1 415 555 0100", external_id="jane@crm.example")
 
     assert str(ledger.find("jane@crm.example").id) == lead
 
@@ -102,7 +102,7 @@ def test_creating_a_known_external_id_again_returns_the_lead(ledger: LeadLedger)
     lead = given_lead(ledger, external_id="crm-42", email="ada@example.com")
 
     again = ledger.record(
-        Submission(None, body("created", external_id="crm-42", phone="+1 555 0100"), "t")
+        Submission(None, body("created", external_id="crm-42", phone="+1 415 555 0100"), "t")
     )
 
     assert again.deduplicated

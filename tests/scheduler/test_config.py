@@ -64,6 +64,12 @@ def test_a_file_with_only_a_version_keeps_every_default() -> None:
     assert rules == Rulebook(version="v2")
 
 
+def test_the_default_phone_region_is_us_and_may_be_set_in_any_case(example: Rulebook) -> None:
+    assert Rulebook().phone_region == "US"
+    assert example.phone_region == "US"
+    assert rulebook_from_toml(V + '[contact]\ndefault_phone_region = "gb"').phone_region == "GB"
+
+
 def test_a_touch_kind_left_out_keeps_its_default_points() -> None:
     rules = rulebook_from_toml('version = "v2"\n[scoring.touch_points]\ndemo_request = 30\n')
 
@@ -155,6 +161,18 @@ BAD = {
         "scoring.size_points: must be a list",
     ),
     "unknown section": (V + "[alerts]\nemail = true", "alerts: unknown key"),
+    "unknown phone region": (
+        V + '[contact]\ndefault_phone_region = "XX"',
+        "contact.default_phone_region: must be an ISO 3166-1 region code such as",
+    ),
+    "phone region as a country name": (
+        V + '[contact]\ndefault_phone_region = "Germany"',
+        "contact.default_phone_region: must be an ISO 3166-1 region code",
+    ),
+    "phone region as a number": (
+        V + "[contact]\ndefault_phone_region = 44",
+        "contact.default_phone_region: must be an ISO 3166-1 region code",
+    ),
 }
 
 
